@@ -1,0 +1,1 @@
+"""Developer tools: the local stack, the key tool, the demo data generator and the benchmark."""

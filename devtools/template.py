@@ -1,0 +1,155 @@
+"""Reads template.yaml so tests and the local stack build tables, routes and environments from it (no drift)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation short-form tags (!Ref, !GetAtt, !Sub...) as their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@lru_cache(maxsize=4)
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def table_create_args(logical_id: str, table_name: str | None = None) -> dict[str, Any]:
+    """``create_table`` arguments for a table of the template, keyed as CloudFormation declares it."""
+    props = load_template()["Resources"][logical_id]["Properties"]
+    args: dict[str, Any] = {
+        "TableName": table_name or logical_id,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return args
+
+
+def table_ttl_attribute(logical_id: str) -> str | None:
+    spec = load_template()["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
+    return spec["AttributeName"] if spec and spec.get("Enabled") else None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    authorizer: str | None
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    routes: list[Route]
+    authorizer_function: str | None
+    gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def resolve(value: Any, refs: dict[str, str]) -> Any:
+    """Resolve !Ref / !Sub / !GetAtt against a map of logical id (or parameter) -> local value."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return refs.get(arg, arg)
+        if key == "Fn::GetAtt":
+            return refs.get(".".join(arg), refs.get(arg[0], arg[0]))
+        if key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            for name, local in refs.items():
+                text = text.replace("${" + name + "}", str(local))
+            return text
+    return value
+
+
+def parameter_defaults() -> dict[str, str]:
+    return {name: str(p.get("Default", "")) for name, p in load_template().get("Parameters", {}).items()}
+
+
+def functions(refs: dict[str, str]) -> dict[str, FunctionSpec]:
+    template = load_template()
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    global_env = globals_fn.get("Environment", {}).get("Variables", {})
+    specs = {}
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        props = res["Properties"]
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        specs[name] = FunctionSpec(
+            logical_id=name,
+            code_dir=ROOT / props["CodeUri"],
+            handler=props.get("Handler", globals_fn.get("Handler", "app.handler")),
+            environment={key: str(resolve(value, refs)) for key, value in env.items()},
+            timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+        )
+    return specs
+
+
+def api(api_logical_id: str = "ExportApi") -> ApiSpec:
+    template = load_template()
+    props = template["Resources"][api_logical_id]["Properties"]
+    auth = props.get("Auth", {})
+    default = auth.get("DefaultAuthorizer")
+    authorizer_function = None
+    if default:
+        arn = auth["Authorizers"][default]["FunctionArn"]
+        authorizer_function = arn["Fn::GetAtt"][0]
+    routes = []
+    for name, res in resources(template, "AWS::Serverless::Function").items():
+        for event in res["Properties"].get("Events", {}).values():
+            if event["Type"] != "Api":
+                continue
+            ev = event["Properties"]
+            if resolve(ev.get("RestApiId"), {}) not in (api_logical_id, None):
+                continue
+            route_auth = ev.get("Auth", {}).get("Authorizer", default)
+            routes.append(
+                Route(
+                    method=ev["Method"].upper(),
+                    path=ev["Path"],
+                    function=name,
+                    authorizer=None if route_auth == "NONE" else route_auth,
+                )
+            )
+    return ApiSpec(
+        routes=routes, authorizer_function=authorizer_function, gateway_responses=props.get("GatewayResponses", {})
+    )

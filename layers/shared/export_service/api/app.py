@@ -1,0 +1,53 @@
+"""The REST resolver every export function uses: validation on, one JSON error shape, no stack traces."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from export_service.errors import ExportServiceError
+from export_service.observability import logger
+
+JSON = "application/json"
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    body = {"status": status, "error": code, "message": message, **extra}
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body))
+
+
+def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(ExportServiceError)
+    def _domain_error(exc: ExportServiceError) -> Response:
+        logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
+        return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()))
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        location = [str(part) for part in first.get("loc", ())]
+        parameter = location[-1] if location else None
+        where = "query parameter" if location[:1] == ["query"] else "request field"
+        message = f"{where} '{parameter}': {first.get('msg', 'invalid value')}"
+        return error_response(400, "INVALID_PARAMETER", message, parameter=parameter)
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        return error_response(
+            404, "NOT_FOUND", f"no route for {app.current_event.http_method} {app.current_event.path}"
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "INTERNAL_ERROR", "the export failed unexpectedly; try again or contact support")
+
+    return app

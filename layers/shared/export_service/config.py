@@ -1,0 +1,43 @@
+"""Configuration, read from the environment once and validated."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, ValidationError
+
+
+class Settings(BaseModel):
+    audit_table_name: str = Field(min_length=3)
+    api_keys_table_name: str = Field(min_length=3)
+    export_bucket_name: str = ""
+    # Largest result a synchronous export answers inline; above it the caller is told to narrow.
+    sync_export_limit: int = Field(default=10_000, ge=1)
+    # Lambda's response payload limit is 6 MB; keep headroom for the JSON envelope of the proxy response.
+    max_response_bytes: int = Field(default=5_000_000, ge=1_000)
+    # Matching records are counted up to this many when a request is too large.
+    count_cap: int = Field(default=1_000_000, ge=1)
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+_ENV = {
+    "audit_table_name": "AUDIT_TABLE_NAME",
+    "api_keys_table_name": "API_KEYS_TABLE_NAME",
+    "export_bucket_name": "EXPORT_BUCKET_NAME",
+    "sync_export_limit": "SYNC_EXPORT_LIMIT",
+    "max_response_bytes": "MAX_RESPONSE_BYTES",
+    "count_cap": "EXPORT_COUNT_CAP",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    raw = {field: os.environ[var] for field, var in _ENV.items() if var in os.environ}
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid environment: {exc}") from exc

@@ -1,0 +1,48 @@
+"""API keys and permissions."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class Permission(StrEnum):
+    INCIDENTS_READ = "INCIDENTS_READ"
+    AUDIT_READ = "AUDIT_READ"
+    EXPORTS_READ = "EXPORTS_READ"
+    EXPORTS_WRITE = "EXPORTS_WRITE"
+
+
+class ApiKey(BaseModel):
+    """A stored key: only the hash of its secret is ever kept."""
+
+    key_id: str
+    tenant_id: str
+    secret_hash: str
+    permissions: frozenset[Permission]
+    name: str = ""
+    created_at: str
+    revoked_at: str | None = None
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        if not TENANT_PATTERN.match(value):
+            raise ValueError("tenant ids are 1-63 characters: lowercase letters, digits and '-'")
+        return value
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Principal(BaseModel):
+    """Who is calling, as the authorizer established it. Handlers trust nothing else."""
+
+    tenant_id: str
+    key_id: str
+    permissions: frozenset[Permission] = Field(default_factory=frozenset)
