@@ -1,6 +1,7 @@
 """The API's Lambda REQUEST authorizer: checks the key, returns tenant and permissions as context."""
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayAuthorizerRequestEvent, event_source
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerRequestEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from export_service.api.deps import get_dependencies

@@ -1,7 +1,5 @@
 """GET /v1/audit/export: the audit log as CSV, the AuditExport JSON envelope, or JSON Lines."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -53,7 +51,7 @@ def get_audit_export(
     user: Annotated[str | None, Query(description="Exact user, e.g. admin@example.com")] = None,
     namespace: Annotated[str | None, Query(description="Exact namespace, e.g. production")] = None,
     bom: Annotated[bool, Query(description="Start CSV with a UTF-8 byte order mark (for Excel)")] = False,
-) -> Response:
+) -> Response[str]:
     event = router.current_event
     check_query_parameters(event.multi_value_query_string_parameters, ALLOWED_PARAMETERS)
     principal = principal_from_context(event.request_context.authorizer.get_context())

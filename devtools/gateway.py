@@ -1,0 +1,182 @@
+"""A local API Gateway (REST): template routes, the REQUEST authorizer first, proxy events, gateway responses."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from devtools.lambda_runtime import authorizer_request_event, invoke, rest_proxy_event
+from devtools.template import ApiSpec, FunctionSpec, Route
+
+log = logging.getLogger("gateway")
+
+# API Gateway's default status for each gateway response type we can produce.
+_DEFAULT_STATUS = {
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "AUTHORIZER_FAILURE": 500,
+    "AUTHORIZER_CONFIGURATION_ERROR": 500,
+    "BAD_GATEWAY": 502,
+}
+_MESSAGES = {
+    "UNAUTHORIZED": "Unauthorized",
+    "ACCESS_DENIED": "User is not authorized to access this resource",
+    "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+    "AUTHORIZER_FAILURE": "Authorizer failed",
+    "AUTHORIZER_CONFIGURATION_ERROR": "Authorizer configuration error",
+    "BAD_GATEWAY": "Internal server error",
+}
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _route_pattern(path: str) -> re.Pattern[str]:
+    regex = ""
+    for part in re.split(r"(\{[^}]+\})", path):
+        if part.startswith("{") and part.endswith("+}"):
+            regex += f"(?P<{part[1:-2]}>.+)"
+        elif part.startswith("{"):
+            regex += f"(?P<{part[1:-1]}>[^/]+)"
+        else:
+            regex += re.escape(part)
+    return re.compile(f"^{regex}$")
+
+
+class LocalApiGateway:
+    def __init__(self, api: ApiSpec, functions: Mapping[str, FunctionSpec], stage: str = "local") -> None:
+        self._api = api
+        self._functions = functions
+        self._stage = stage
+        # Static segments win over path parameters, as in API Gateway.
+        self._routes = sorted(
+            ((route, _route_pattern(route.path)) for route in api.routes),
+            key=lambda item: item[0].path.count("{"),
+        )
+        # Powertools' resolver keeps the current event on the app object: one invocation at a time.
+        self._lock = threading.Lock()
+
+    def _gateway_response(self, kind: str) -> HttpResponse:
+        spec = self._api.gateway_responses.get(kind) or {}
+        family = "DEFAULT_5XX" if _DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
+        fallback = self._api.gateway_responses.get(family) or {}
+        status = int(spec.get("StatusCode", _DEFAULT_STATUS.get(kind, 500)))
+        template = (spec.get("ResponseTemplates") or fallback.get("ResponseTemplates") or {}).get("application/json")
+        if template is None:
+            body = json.dumps({"message": _MESSAGES.get(kind, kind)})
+        else:
+            body = template.replace("$context.error.messageString", json.dumps(_MESSAGES.get(kind, kind)))
+            body = body.replace("$context.error.responseType", kind)
+        return HttpResponse(status, [("Content-Type", "application/json")], body.encode("utf-8"))
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route, pattern in self._routes:
+            found = pattern.match(path)
+            if found and route.method in (method, "ANY"):
+                return route, found.groupdict()
+        return None
+
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
+        parts = urlsplit(target)
+        matched = self._match(method, parts.path)
+        if matched is None:
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN")
+        route, path_parameters = matched
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in headers:
+            multi_headers.setdefault(name, []).append(value)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            multi_query.setdefault(name, []).append(value)
+        event = rest_proxy_event(
+            method=method,
+            path=parts.path,
+            resource=route.path,
+            path_parameters=path_parameters,
+            headers=multi_headers,
+            query=multi_query,
+            body=body.decode("utf-8") if body else None,
+            stage=self._stage,
+        )
+        with self._lock:
+            if route.authorizer and self._api.authorizer_function:
+                denied = self._authorize(event)
+                if denied is not None:
+                    return denied
+            try:
+                result = invoke(self._functions[route.function], event)
+            except Exception:
+                log.exception("function %s raised", route.function)
+                return self._gateway_response("BAD_GATEWAY")
+        return self._to_http(result, route)
+
+    def _authorize(self, event: dict[str, Any]) -> HttpResponse | None:
+        assert self._api.authorizer_function is not None
+        try:
+            decision = invoke(self._functions[self._api.authorizer_function], authorizer_request_event(event))
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return self._gateway_response("UNAUTHORIZED")
+            log.exception("authorizer raised")
+            return self._gateway_response("AUTHORIZER_FAILURE")
+        statements = (decision or {}).get("policyDocument", {}).get("Statement", [])
+        if not statements or any(s.get("Effect") != "Allow" for s in statements):
+            return self._gateway_response("ACCESS_DENIED")
+        # REST APIs pass the authorizer context to the integration with string values, plus principalId.
+        context = {key: str(value) for key, value in (decision.get("context") or {}).items()}
+        event["requestContext"]["authorizer"] = {**context, "principalId": decision.get("principalId", "")}
+        return None
+
+    def _to_http(self, result: Any, route: Route) -> HttpResponse:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            log.error("function %s returned a malformed proxy response", route.function)
+            return self._gateway_response("BAD_GATEWAY")
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+        headers: list[tuple[str, str]] = list((result.get("headers") or {}).items())
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((name, value) for value in values if (name, value) not in headers)
+        return HttpResponse(int(result["statusCode"]), headers, body)
+
+
+def serve(gateway: LocalApiGateway, host: str, port: int) -> ThreadingHTTPServer:
+    """Start serving on a daemon thread; returns the server (call ``shutdown()`` to stop)."""
+
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            response = gateway.handle(self.command, self.path, list(self.headers.items()), body)
+            self.send_response(response.status)
+            for name, value in response.headers:
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            log.info("%s %s", self.address_string(), format % args)
+
+    server = ThreadingHTTPServer((host, port), _Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="local-gateway", daemon=True).start()
+    return server

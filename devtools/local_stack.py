@@ -1,0 +1,224 @@
+"""The local stack: DynamoDB Local, moto's server, and a local API gateway running the template's functions.
+
+    python -m devtools.local_stack            # or: make run
+
+Everything binds to 127.0.0.1. Tables, bucket and routes come from template.yaml. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from devtools.dynamodb_local import DynamoDBLocal, wait_for_port
+from devtools.gateway import LocalApiGateway, serve
+from devtools.provision import create_buckets, create_tables, local_refs
+from devtools.template import api, functions
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    key_id: str
+    secret: str
+    tenant: str
+    permissions: tuple[str, ...]
+    note: str
+
+    @property
+    def token(self) -> str:
+        return f"{self.key_id}.{self.secret}"
+
+
+ALL_PERMISSIONS = ("INCIDENTS_READ", "AUDIT_READ", "EXPORTS_READ", "EXPORTS_WRITE")
+# Local-only keys with published secrets: never create these in a deployed stack.
+DEMO_KEYS = (
+    DemoKey("ak_demo_acme", "demo-acme-secret-0001", "acme", ALL_PERMISSIONS, "tenant acme, every permission"),
+    DemoKey("ak_demo_globex", "demo-globex-secret-0001", "globex", ALL_PERMISSIONS, "tenant globex, every permission"),
+    DemoKey(
+        "ak_demo_acme_incidents",
+        "demo-acme-incidents-0001",
+        "acme",
+        ("INCIDENTS_READ",),
+        "tenant acme, INCIDENTS_READ only (audit export answers 403)",
+    ),
+)
+
+
+class LocalStack:
+    def __init__(self, *, port: int, dynamodb_port: int, moto_port: int, log_dir: Path) -> None:
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.dynamodb = DynamoDBLocal(dynamodb_port, log_path=log_dir / "dynamodb-local.log")
+        self.moto_port = moto_port
+        self.moto_url = f"http://{HOST}:{moto_port}"
+        self.refs = local_refs()
+        self._moto: Any = None
+        self._server: Any = None
+
+    def _configure_environment(self) -> None:
+        # What the functions see: the template's environment, with AWS endpoints pointing at the local services.
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
+        for spec in functions(self.refs).values():
+            for name, value in spec.environment.items():
+                os.environ.setdefault(name, value)
+
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only for the stack
+
+        self.dynamodb.start()
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
+        self._moto.start()
+        wait_for_port(self.moto_port)
+        self._configure_environment()
+        create_tables(boto3.client("dynamodb"), self.refs)
+        create_buckets(boto3.client("s3"), self.refs)
+        gateway = LocalApiGateway(api(), functions(self.refs))
+        self._server = serve(gateway, HOST, self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+        self.dynamodb.stop()
+
+    def create_demo_keys(self) -> None:
+        from export_service.dal.api_key_store import ApiKeyStore  # noqa: PLC0415
+        from export_service.logic.api_keys import mint_api_key  # noqa: PLC0415
+        from export_service.models.api_keys import Permission  # noqa: PLC0415
+
+        store = ApiKeyStore(boto3.client("dynamodb"), self.refs["ApiKeysTable"])
+        for demo in DEMO_KEYS:
+            key, _ = mint_api_key(
+                demo.tenant,
+                [Permission(p) for p in demo.permissions],
+                datetime.now(UTC),
+                name=f"demo: {demo.note}",
+                key_id=demo.key_id,
+                secret=demo.secret,
+            )
+            store.put(key)
+
+    def load_demo_data(self, scale: float, seed: int, anchor: datetime | None, days: int) -> list[str]:
+        from devtools.generate import DEMO_TENANTS, audit_records, demo_window  # noqa: PLC0415
+        from export_service.dal.audit_store import AuditStore  # noqa: PLC0415
+        from export_service.logic.audit_records import write_audit_records  # noqa: PLC0415
+
+        store = AuditStore(boto3.client("dynamodb"), self.refs["AuditTable"])
+        start, end = demo_window(anchor, days)
+        lines = []
+        for tenant, base in DEMO_TENANTS.items():
+            count = write_audit_records(store, tenant, audit_records(tenant, int(base * scale), start, end, seed))
+            lines.append(f"{tenant}: {count:,} audit records from {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+        return lines
+
+
+def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
+    key = DEMO_KEYS[0]
+    base = f"{stack.url}/v1/audit/export"
+    first, end = (f"{moment:%Y-%m-%d}" for moment in window)
+    week = f"{window[1] - timedelta(days=7):%Y-%m-%d}"
+    day = f"{window[1] - timedelta(days=1):%Y-%m-%d}"
+    from devtools.generate import demo_users  # noqa: PLC0415
+
+    demo_user = demo_users("acme")[0]
+    lines = [
+        "",
+        f"Export service running at {stack.url}   (Ctrl-C to stop)",
+        "",
+        "Demo API keys (local only):",
+        *(f"  {demo.token:45s} {demo.note}" for demo in DEMO_KEYS),
+        "",
+        f"Demo data: {first} to {end}. Try:",
+        f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from={week}&to={end}' | head",
+        f"  curl -sS -D - -H 'apikey: {key.token}' '{base}?format=json&from={day}&to={end}'",
+        f"  curl -sS -H 'Authorization: {key.token.replace('.', ':', 1)}' "
+        f"'{base}?format=jsonl&user={demo_user}&from={week}'",
+        f"  curl -sS -OJ -H 'Authorization: Bearer {key.token}' "
+        f"'{base}?action=runbook.execute&namespace=production&from={first}&to={end}'   # saves the CSV",
+        f"  curl -sS -H 'Authorization: Bearer {DEMO_KEYS[2].token}' '{base}'   # 403: no AUDIT_READ",
+        f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from=yesterday'   # 400 naming 'from'",
+        "",
+        f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",
+        f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint} create --tenant acme"
+        " --permissions AUDIT_READ",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="API port (3000)")
+    parser.add_argument("--dynamodb-port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies the demo data (1 = 12,500 records)")
+    parser.add_argument("--seed", type=int, default=None, help="demo data seed (default: the generator's)")
+    parser.add_argument("--anchor", help="demo data ends at this UTC date (default: today)")
+    parser.add_argument("--days", type=int, default=180, help="days of demo history")
+    parser.add_argument("--no-demo-data", action="store_true", help="start empty (keys are still created)")
+    parser.add_argument("--quiet", action="store_true", help="log only warnings from the functions and the gateway")
+    args = parser.parse_args(argv)
+
+    if args.quiet:
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(name)s: %(message)s")
+    for noisy in ("botocore", "werkzeug", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    log_dir = Path(tempfile.mkdtemp(prefix="export-service-local-"))
+    stack = LocalStack(port=args.port, dynamodb_port=args.dynamodb_port, moto_port=args.moto_port, log_dir=log_dir)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        print("starting DynamoDB Local, moto and the local gateway ...", flush=True)
+        stack.start()
+        stack.create_demo_keys()
+        from devtools.generate import DEFAULT_SEED, demo_window  # noqa: PLC0415
+
+        anchor = datetime.fromisoformat(args.anchor).replace(tzinfo=UTC) if args.anchor else None
+        window = demo_window(anchor, args.days)
+        if not args.no_demo_data:
+            began = time.monotonic()
+            for line in stack.load_demo_data(args.scale, args.seed or DEFAULT_SEED, anchor, args.days):
+                print("  " + line, flush=True)
+            print(f"  demo data loaded in {time.monotonic() - began:.1f}s", flush=True)
+        print(usage(stack, window), flush=True)
+        print("local stack ready", flush=True)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping ...", flush=True)
+        stack.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
