@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -192,8 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     log_dir = Path(tempfile.mkdtemp(prefix="export-service-local-"))
     stack = LocalStack(port=args.port, dynamodb_port=args.dynamodb_port, moto_port=args.moto_port, log_dir=log_dir)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Explicit handlers: a stack started in the background (CI, scripts) may inherit an ignored SIGINT, and
+    # SIGTERM should stop it as cleanly as Ctrl-C does, even in the middle of loading data.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         print("starting DynamoDB Local, moto and the local gateway ...", flush=True)
         stack.start()
@@ -209,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  demo data loaded in {time.monotonic() - began:.1f}s", flush=True)
         print(usage(stack, window), flush=True)
         print("local stack ready", flush=True)
-        while not stopping.wait(0.5):
-            pass
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:

@@ -31,7 +31,7 @@ def neutralise_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
 
 
-def _dumps(record: Mapping[str, Any]) -> str:
+def _dumps(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from export_service.api.deps import get_dependencies
 from export_service.api.query_guard import check_query_parameters
@@ -53,6 +54,7 @@ def get_audit_export(
     bom: Annotated[bool, Query(description="Start CSV with a UTF-8 byte order mark (for Excel)")] = False,
 ) -> Response[str]:
     event = router.current_event
+    assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
     check_query_parameters(event.multi_value_query_string_parameters, ALLOWED_PARAMETERS)
     principal = principal_from_context(event.request_context.authorizer.get_context())
     require_permission(principal, Permission.AUDIT_READ)
