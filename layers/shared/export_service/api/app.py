@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from export_service.api.query_guard import check_query_parameters
 from export_service.errors import ExportServiceError
 from export_service.observability import logger
 
@@ -32,6 +33,11 @@ def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:
+        event = app.current_event
+        try:
+            check_query_parameters(event.resource, event.multi_value_query_string_parameters)
+        except ExportServiceError as guard_error:
+            return _domain_error(guard_error)
         first = exc.errors()[0] if exc.errors() else {}
         location = [str(part) for part in first.get("loc", ())]
         parameter = location[-1] if location else None

@@ -1,19 +1,41 @@
-"""Checks Powertools' validation does not make: unknown query parameters, and a scalar given twice."""
+"""Checks Powertools' validation does not make: unknown query parameters, and a scalar given twice.
+
+Each route registers its parameters; the route calls ``check_query_parameters`` and the resolver's validation-error
+handler calls it too, because Powertools validates types before any route code or middleware runs, and "given twice"
+or "unknown" is the clearer message for such requests.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from export_service.errors import InvalidParameterError, UnknownParameterError
 
 
-def check_query_parameters(
-    multi_value: Mapping[str, Sequence[str]] | None, allowed: Collection[str], repeatable: Collection[str] = ()
-) -> None:
+@dataclass(frozen=True)
+class QueryRules:
+    allowed: frozenset[str]
+    repeatable: frozenset[str] = frozenset()
+
+
+_RULES: dict[str, QueryRules] = {}
+
+
+def register_query_rules(resource: str, allowed: Collection[str], repeatable: Collection[str] = ()) -> QueryRules:
+    rules = QueryRules(frozenset(allowed), frozenset(repeatable))
+    _RULES[resource] = rules
+    return rules
+
+
+def check_query_parameters(resource: str, multi_value: Mapping[str, Sequence[str]] | None) -> None:
+    rules = _RULES.get(resource)
+    if rules is None:
+        return
     for name, values in (multi_value or {}).items():
-        if name not in allowed:
+        if name not in rules.allowed:
             raise UnknownParameterError(
-                f"unknown query parameter '{name}'; accepted: {', '.join(sorted(allowed))}", parameter=name
+                f"unknown query parameter '{name}'; accepted: {', '.join(sorted(rules.allowed))}", parameter=name
             )
-        if len(values) > 1 and name not in repeatable:
+        if len(values) > 1 and name not in rules.repeatable:
             raise InvalidParameterError(f"query parameter '{name}' was given {len(values)} times", parameter=name)

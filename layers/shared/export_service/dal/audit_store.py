@@ -8,6 +8,7 @@ A time-range export is a list of Queries, one per bucket, each sorted by sk; tog
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -52,6 +53,8 @@ def _days(start: date, end: date) -> Iterator[date]:
     day = start
     while day <= end:
         yield day
+        if day == end:  # never step past date.max
+            return
         day += timedelta(days=1)
 
 
@@ -152,52 +155,72 @@ class AuditStore:
             args["ExclusiveStartKey"] = last
         return total
 
-    def first_day(self, tenant: str) -> date | None:
-        """The UTC day of the tenant's earliest record, kept on write so unbounded exports skip empty history."""
+    def bounds(self, tenant: str) -> tuple[date, date] | None:
+        """UTC days of the tenant's earliest and latest records (kept on write), or None when it has none.
+
+        Plans are clamped to these days, so an unbounded or very wide request never walks empty days."""
         item = self._client.get_item(
             TableName=self._table,
             Key={"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}},
             ConsistentRead=True,
         ).get("Item")
-        return date.fromisoformat(item["first_day"]["S"]) if item and "first_day" in item else None
+        if not item or "first_day" not in item or "last_day" not in item:
+            return None
+        return date.fromisoformat(item["first_day"]["S"]), date.fromisoformat(item["last_day"]["S"])
 
     # ---- writing --------------------------------------------------------------------------------
     def put(self, tenant: str, records: Iterable[AuditRecord]) -> int:
-        """Write sealed records (idempotent: the same record twice is one item). Returns how many were written."""
+        """Write sealed records; idempotent: a record written twice (even in one call) is one item.
+
+        The tenant's day bounds are widened before the items of a batch are written, so a concurrent export that
+        clamps to them can never miss a written record. Returns how many distinct items were sent."""
         written = 0
-        earliest: str | None = None
-        batch: list[dict[str, Any]] = []
-        for record in records:
-            batch.append({"PutRequest": {"Item": self._to_item(tenant, record)}})
-            day = record.timestamp[:10]
-            earliest = day if earliest is None or day < earliest else earliest
-            if len(batch) == 25:
-                self._write_batch(batch)
-                written += len(batch)
-                batch = []
-        if batch:
-            self._write_batch(batch)
+        known: tuple[str, str] | None = None
+        batch: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def flush() -> None:
+            nonlocal written, known
+            days = [key[0][-10:] for key in batch]
+            lo, hi = min(days), max(days)
+            if known is None or lo < known[0] or hi > known[1]:
+                known = (lo, hi) if known is None else (min(lo, known[0]), max(hi, known[1]))
+                self._widen_bounds(tenant, *known)
+            self._write_batch(list(batch.values()))
             written += len(batch)
-        if earliest is not None:
-            self._lower_first_day(tenant, earliest)
+            batch.clear()
+
+        for record in records:
+            item = self._to_item(tenant, record)
+            # BatchWriteItem rejects two puts of one key in a request: the later copy wins, as a second put would.
+            batch[(item["pk"]["S"], item["sk"]["S"])] = {"PutRequest": {"Item": item}}
+            if len(batch) == 25:
+                flush()
+        if batch:
+            flush()
         return written
 
     def _write_batch(self, batch: list[dict[str, Any]]) -> None:
         request: dict[str, Any] = {self._table: batch}
+        attempt = 0
         while request:
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt))  # unprocessed items: back off before retrying them
             response = self._client.batch_write_item(RequestItems=request)
             request = response.get("UnprocessedItems") or {}
+            attempt += 1
 
-    def _lower_first_day(self, tenant: str, day: str) -> None:
-        # ConditionalCheckFailed means an earlier day is already recorded.
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}},
-                UpdateExpression="SET first_day = :d",
-                ConditionExpression="attribute_not_exists(first_day) OR first_day > :d",
-                ExpressionAttributeValues={":d": {"S": day}},
-            )
+    def _widen_bounds(self, tenant: str, earliest: str, latest: str) -> None:
+        key = {"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}}
+        for attribute, value, comparison in (("first_day", earliest, ">"), ("last_day", latest, "<")):
+            # ConditionalCheckFailed means a wider bound is already recorded.
+            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression=f"SET {attribute} = :d",
+                    ConditionExpression=f"attribute_not_exists({attribute}) OR {attribute} {comparison} :d",
+                    ExpressionAttributeValues={":d": {"S": value}},
+                )
 
     @staticmethod
     def _to_item(tenant: str, record: AuditRecord) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class AuditQueryStore(Protocol):
 
     def count(self, part: QueryPartition, cap: int) -> int: ...
 
-    def first_day(self, tenant: str) -> date | None: ...
+    def bounds(self, tenant: str) -> tuple[date, date] | None: ...
 
 
 class AuditExportRequest(BaseModel):
@@ -44,7 +44,7 @@ class AuditExportRequest(BaseModel):
 @dataclass(frozen=True)
 class ExportLimits:
     max_records: int
-    max_body_chars: int
+    max_body_bytes: int
     count_cap: int
 
 
@@ -112,12 +112,19 @@ def export_audit(
     request: AuditExportRequest, store: AuditQueryStore, limits: ExportLimits, now: datetime
 ) -> ExportBody:
     """Render the whole (bounded) result; never truncates: too many records or bytes is an error with a count."""
+    # Only days that can hold records are planned: an unbounded or very wide range costs no empty Queries.
+    bounds = store.bounds(request.tenant_id)
     start = request.start
-    if start is None:
-        first = store.first_day(request.tenant_id)
-        start = datetime.combine(first, time.min, tzinfo=UTC) if first else request.end
-        start = min(start, request.end)
-    parts = store.plan(request.tenant_id, start, request.end, request.filters)
+    parts: list[QueryPartition] = []
+    if bounds is not None:
+        first = datetime.combine(bounds[0], time.min, tzinfo=UTC)
+        last = datetime.combine(bounds[1], time.max, tzinfo=UTC)
+        start = max(start, first) if start else first
+        end = min(request.end, last)
+        if start <= end:
+            parts = store.plan(request.tenant_id, start, end, request.filters)
+    # The file is named after the range asked for (the tenant's first day when there was no lower bound).
+    name_start = request.start or (start if start is not None and start <= request.end else request.end)
     out = io.StringIO()
     writer = make_writer(request.fmt, out, AUDIT_COLUMNS, bom=request.bom)
     written = 0
@@ -127,10 +134,9 @@ def export_audit(
             if written > limits.max_records:
                 raise _too_large(_count(store, parts, limits.count_cap), limits, limits.count_cap)
             writer.write(record)
-            if written % 512 == 0 and out.tell() > limits.max_body_chars:
+            # Characters never outnumber UTF-8 bytes, so this cheap check stops early without false alarms.
+            if written % 512 == 0 and out.tell() > limits.max_body_bytes:
                 raise _too_many_bytes(_count(store, parts, limits.count_cap), limits)
-    if out.tell() > limits.max_body_chars:
-        raise _too_many_bytes(_count(store, parts, limits.count_cap), limits)
     body = out.getvalue()
     if request.fmt is ExportFormat.JSON:
         metadata = {
@@ -141,10 +147,12 @@ def export_audit(
             "format": request.fmt.value,
         }
         body = wrap_envelope("AuditExport", metadata, body)
+    if len(body.encode("utf-8")) > limits.max_body_bytes:
+        raise _too_many_bytes(_count(store, parts, limits.count_cap), limits)
     return ExportBody(
         body=body,
         content_type=CONTENT_TYPES[request.fmt],
-        filename=export_filename("audit", request, start, now),
+        filename=export_filename("audit", request, name_start, now),
         records=written,
     )
 
@@ -173,7 +181,7 @@ def _too_large(matched: int, limits: ExportLimits, cap: int) -> ExportTooLargeEr
 
 def _too_many_bytes(matched: int, limits: ExportLimits) -> ExportTooLargeError:
     return ExportTooLargeError(
-        f"the export is larger than a synchronous response allows ({limits.max_body_chars:,} characters); "
+        f"the export is larger than a synchronous response allows ({limits.max_body_bytes:,} bytes); "
         f"{_matched_text(matched, limits.count_cap)} records match. Narrow 'from'/'to' or add filters "
         "(action, user, namespace) and export in several requests.",
         matchedRecords=matched,

@@ -18,23 +18,33 @@ def parse_instant(value: str, parameter: str) -> datetime:
         raise problem
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        # An offset can push a valid local time out of datetime's range once converted to UTC.
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise problem from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def format_instant(moment: datetime) -> str:
     """UTC with millisecond precision, fixed width, so the text sorts as the time does."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    m = moment.astimezone(UTC)
+    # Not strftime: "%Y" is not zero-padded before year 1000 on Linux.
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond // 1000:03d}Z"
+    )
 
 
 def ceil_to_millisecond(moment: datetime) -> datetime:
     """Round a lower bound up, so truncation to milliseconds never widens a range."""
     remainder = moment.microsecond % 1000
-    return moment if remainder == 0 else moment + timedelta(microseconds=1000 - remainder)
+    if remainder == 0:
+        return moment
+    try:
+        return moment + timedelta(microseconds=1000 - remainder)
+    except OverflowError:  # within a millisecond of the end of time: nothing can be stored after it anyway
+        return moment.replace(microsecond=moment.microsecond - remainder)
 
 
 def utc_now() -> datetime:

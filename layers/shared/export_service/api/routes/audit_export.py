@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from export_service.api.deps import get_dependencies
-from export_service.api.query_guard import check_query_parameters
+from export_service.api.query_guard import check_query_parameters, register_query_rules
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.logic.audit_export import ExportLimits, build_audit_request, export_audit
 from export_service.logic.formats import ExportFormat
@@ -19,8 +19,8 @@ from export_service.observability import logger, metrics
 router = Router()
 
 PATH = "/v1/audit/export"
-ALLOWED_PARAMETERS = frozenset(
-    {"format", "from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"}
+QUERY_RULES = register_query_rules(
+    PATH, {"format", "from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"}
 )
 _ISO = "ISO 8601 date-time, e.g. 2026-03-01T00:00:00Z (no offset means UTC)"
 
@@ -55,7 +55,7 @@ def get_audit_export(
 ) -> Response[str]:
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
-    check_query_parameters(event.multi_value_query_string_parameters, ALLOWED_PARAMETERS)
+    check_query_parameters(PATH, event.multi_value_query_string_parameters)
     principal = principal_from_context(event.request_context.authorizer.get_context())
     require_permission(principal, Permission.AUDIT_READ)
     deps = get_dependencies()

@@ -1,0 +1,71 @@
+"""Integration set-up: template tables in moto, seeded once per module; settings and clients fresh per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devtools.provision import create_tables, local_refs
+from export_service.api.deps import reset_dependencies
+from export_service.dal.api_key_store import ApiKeyStore
+from export_service.dal.audit_store import AuditStore
+from export_service.logic.api_keys import mint_api_key
+from export_service.logic.audit_records import write_audit_records
+from tests.integration.support import ALL_KEYS, TENANT_SIZES, Stack, generated, specs
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Handlers that answer an error publish no metric; Powertools warns about that on every such call.
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with pytest.MonkeyPatch.context() as env:
+        # Nothing from the developer's AWS set-up may leak in: no endpoints, profiles, real credentials or config.
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                env.delenv(name)
+        nowhere = tmp_path_factory.mktemp("aws") / "absent"
+        env.setenv("AWS_CONFIG_FILE", str(nowhere))
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_SESSION_TOKEN", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_REGION", "us-east-1")
+        for spec in specs().values():
+            for name, value in spec.environment.items():
+                env.setenv(name, value)
+        env.setattr(boto3, "DEFAULT_SESSION", None)  # a session made earlier would keep its credentials and region
+        reset_dependencies()
+        with mock_aws():
+            refs = local_refs()
+            dynamodb = boto3.client("dynamodb")
+            create_tables(dynamodb, refs)
+            audit_store = AuditStore(dynamodb, refs["AuditTable"])
+            key_store = ApiKeyStore(dynamodb, refs["ApiKeysTable"])
+            for tenant in TENANT_SIZES:
+                write_audit_records(audit_store, tenant, generated(tenant))
+            minted = datetime(2026, 2, 1, tzinfo=UTC)
+            for key in ALL_KEYS:
+                api_key, _ = mint_api_key(key.tenant, key.permissions, minted, key_id=key.key_id, secret=key.secret)
+                key_store.put(api_key)
+                if key.revoked:
+                    key_store.revoke(key.key_id, "2026-02-15T00:00:00.000Z")
+            yield Stack(dynamodb=dynamodb, audit_store=audit_store, key_store=key_store)
+        reset_dependencies()
+
+
+@pytest.fixture(autouse=True)
+def fresh_dependencies(stack: Stack) -> Iterator[None]:
+    reset_dependencies()
+    yield
+    reset_dependencies()

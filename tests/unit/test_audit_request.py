@@ -1,0 +1,137 @@
+"""build_audit_request: the time bounds and their synonyms (from/to and seed 003's range_start/range_end)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from export_service.errors import InvalidParameterError, InvalidRangeError
+from export_service.logic.audit_export import AuditExportRequest, build_audit_request
+from export_service.logic.formats import ExportFormat
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 3, 19, 16, 0, tzinfo=UTC)
+
+
+def _build(
+    start: str | None = None,
+    end: str | None = None,
+    *,
+    range_start: str | None = None,
+    range_end: str | None = None,
+    filters: dict | None = None,
+) -> AuditExportRequest:
+    return build_audit_request(
+        "acme",
+        fmt=ExportFormat.CSV,
+        start=(("from", start), ("range_start", range_start)),
+        end=(("to", end), ("range_end", range_end)),
+        filters=filters or {},
+        bom=False,
+        now=NOW,
+    )
+
+
+def test_from_and_to():
+    request = _build("2026-03-01T00:00:00Z", "2026-03-02T12:30:00+02:00")
+    assert request == AuditExportRequest(
+        tenant_id="acme",
+        fmt=ExportFormat.CSV,
+        start=datetime(2026, 3, 1, tzinfo=UTC),
+        end=datetime(2026, 3, 2, 10, 30, tzinfo=UTC),
+        bounded=True,
+        filters={},
+        bom=False,
+    )
+
+
+def test_range_start_and_range_end_are_synonyms():
+    assert _build(range_start="2026-03-01T00:00:00Z", range_end="2026-03-02T00:00:00Z") == _build(
+        "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"
+    )
+    # mixing one of each is fine too
+    assert _build("2026-03-01", range_end="2026-03-02").end == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"start": "2026-03-01", "range_start": "2026-03-01"}, "range_start"),
+        ({"end": "2026-03-02", "range_end": "2026-03-03"}, "range_end"),
+    ],
+)
+def test_both_synonyms_at_once_is_a_400_naming_the_parameter(kwargs, parameter):
+    with pytest.raises(InvalidParameterError) as caught:
+        _build(**kwargs)
+    body = caught.value.to_body()
+    assert body["status"] == 400
+    assert body["error"] == "INVALID_PARAMETER"
+    assert body["parameter"] == parameter
+    assert parameter in body["message"]
+
+
+def test_from_after_to_is_an_invalid_range():
+    with pytest.raises(InvalidRangeError) as caught:
+        _build("2026-03-02T00:00:00Z", "2026-03-01T00:00:00Z")
+    assert caught.value.to_body() == {
+        "status": 400,
+        "error": "INVALID_RANGE",
+        "message": "'from' (2026-03-02T00:00:00.000Z) is after 'to' (2026-03-01T00:00:00.000Z)",
+        "parameter": "from",
+    }
+
+
+def test_range_start_after_range_end_names_the_synonyms():
+    with pytest.raises(InvalidRangeError) as caught:
+        _build(range_start="2026-03-02", range_end="2026-03-01")
+    assert caught.value.parameter == "range_start"
+    assert (
+        caught.value.message
+        == "'range_start' (2026-03-02T00:00:00.000Z) is after 'range_end' (2026-03-01T00:00:00.000Z)"
+    )
+
+
+def test_from_in_the_future_without_to_is_after_now():
+    with pytest.raises(InvalidRangeError, match=r"^'from' \(2026-03-20T00:00:00.000Z\) is after 'to' \("):
+        _build("2026-03-20")
+
+
+def test_equal_bounds_are_a_valid_instant_range():
+    request = _build("2026-03-01T00:05:00Z", "2026-03-01T00:05:00Z")
+    assert request.start == request.end == datetime(2026, 3, 1, 0, 5, tzinfo=UTC)
+
+
+def test_to_defaults_to_now():
+    only_from = _build("2026-03-01")
+    assert only_from.end == NOW
+    assert only_from.bounded is True
+    unbounded = _build()
+    assert (unbounded.start, unbounded.end, unbounded.bounded) == (None, NOW, False)
+    only_to = _build(end="2026-03-02")
+    assert (only_to.start, only_to.bounded) == (None, True)
+
+
+def test_lower_bound_is_rounded_up_to_the_millisecond():
+    assert _build("2026-03-01T00:00:00.0001Z").start == datetime(2026, 3, 1, 0, 0, 0, 1000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"start": "2026-03-01T00:00:00 UTC"}, "from"),
+        ({"end": "tomorrow"}, "to"),
+        ({"range_start": "2026/03/01"}, "range_start"),
+        ({"range_end": ""}, "range_end"),
+    ],
+)
+def test_malformed_bounds_name_the_parameter_given(kwargs, parameter):
+    with pytest.raises(InvalidParameterError) as caught:
+        _build(**kwargs)
+    assert caught.value.parameter == parameter
+
+
+def test_empty_filters_are_dropped():
+    request = _build(filters={"action": "user.login", "user": None, "namespace": ""})
+    assert request.filters == {"action": "user.login"}
