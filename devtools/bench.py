@@ -11,19 +11,26 @@ DynamoDB Local (in memory, on a free loopback port), then measures in this one p
   authorizer context as API Gateway sends them), checking status 200 and exactly N data rows;
 - the floor: a bare boto3 Query loop over the same day partitions (``AuditStore.plan``), with the same key
   condition and projection as the export's reads, paginating and only counting Items;
+- a reference below the floor: the same Queries over plain HTTP, parsed by ``json.loads`` instead of botocore;
 - the export's memory: the tracemalloc peak in a separate pass (tracing slows the export down, so timing and
   tracing never share a run), and the peak RSS above the RSS before the call, read in the timed runs.
 
 Timings are the best of ``--repeat`` runs, after one warm-up; the cold import of the handler module is measured
-in fresh interpreters. The synchronous caps (SYNC_EXPORT_LIMIT, MAX_RESPONSE_BYTES) are lifted for the run so that
-the pipeline is measured beyond them: a deployed stack refuses a synchronous export that large.
+in fresh interpreters. ``--days`` spreads the records over that many day partitions (30); ``--load-threads`` sets
+how many threads load them (2: DynamoDB Local, not Python, limits the load rate).
+
+The synchronous caps (SYNC_EXPORT_LIMIT, MAX_RESPONSE_BYTES) are lifted for the run so that the pipeline is measured
+beyond them: a deployed stack refuses a synchronous export that large.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import csv
+import ctypes
+import ctypes.util
 import gc
 import io
 import itertools
@@ -32,6 +39,7 @@ import os
 import pstats
 import re
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -41,9 +49,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import boto3
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from devtools import generate
 from devtools.dynamodb_local import DynamoDBLocal, free_port
@@ -63,16 +75,16 @@ DEFAULT_FORMATS = ("csv", "json")
 DEFAULT_ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 LOAD_CHUNK = 500  # records a loading thread takes from the shared generator at a time (20 batch writes)
 MIB = 1024 * 1024
-# The synchronous path's caps, lifted for the run (defaults: 10,000 records, 5,000,000 characters).
+# The synchronous path's caps, lifted for the run (defaults: 10,000 records, 5,000,000 bytes of body).
 LIFTED_RECORD_LIMIT = 100_000_000
-LIFTED_RESPONSE_CHARS = 1_000_000_000_000
+LIFTED_RESPONSE_BYTES = 1_000_000_000_000
 
 
 @dataclass
 class SizeResult:
     size: int
-    load_s: float = 0.0
     bare_s: list[float] = field(default_factory=list)
+    raw_s: list[float] = field(default_factory=list)
     export_s: dict[str, list[float]] = field(default_factory=dict)
     rss_delta: dict[str, int] = field(default_factory=dict)
     traced_peak: dict[str, int] = field(default_factory=dict)
@@ -99,7 +111,7 @@ def configure_environment(endpoint: str) -> FunctionSpec:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "SYNC_EXPORT_LIMIT": str(LIFTED_RECORD_LIMIT),
-            "MAX_RESPONSE_BYTES": str(LIFTED_RESPONSE_CHARS),
+            "MAX_RESPONSE_BYTES": str(LIFTED_RESPONSE_BYTES),
         }
     )
     create_tables(boto3.client("dynamodb"), refs)
@@ -114,6 +126,15 @@ def _status_kib(name: str) -> int:
             if line.startswith(name + ":"):
                 return int(line.split()[1])
     raise KeyError(name)
+
+
+_LIBC_NAME = ctypes.util.find_library("c")
+
+
+def _trim_heap() -> None:
+    if _LIBC_NAME:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(_LIBC_NAME).malloc_trim(0)
 
 
 class PeakRss:
@@ -134,6 +155,7 @@ class PeakRss:
 
     def reset(self) -> None:
         gc.collect()
+        _trim_heap()  # hand freed memory back, so that a call that reuses it still shows in the peak
         if self.resettable:
             self._try_reset()
             self._base = _status_kib("VmRSS")
@@ -221,6 +243,41 @@ def bare_query_args(table: str, part: QueryPartition) -> dict[str, Any]:
     }
 
 
+def bare_partitions(store: AuditStore, tenant: str, window: tuple[datetime, datetime]) -> list[QueryPartition]:
+    """The day partitions the export reads: ``plan`` over the window, clamped to the tenant's days as it does."""
+    bounds = store.bounds(tenant)
+    if bounds is None:
+        raise RuntimeError(f"{tenant} has no records")
+    start = max(window[0], datetime.combine(bounds[0], dt_time.min, tzinfo=UTC))
+    end = min(window[1], datetime.combine(bounds[1], dt_time.max, tzinfo=UTC))
+    return store.plan(tenant, start, end, {})
+
+
+class RawQuery:
+    """DynamoDB Query over plain HTTP: signed by botocore's SigV4 signer, the answer parsed by ``json.loads`` only.
+
+    A reference below the floor: what reading costs without botocore's response parser (items stay raw)."""
+
+    def __init__(self, endpoint: str) -> None:
+        session = boto3.session.Session()
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise RuntimeError("no AWS credentials in the environment")
+        self._signer = SigV4Auth(credentials.get_frozen_credentials(), "dynamodb", session.region_name)
+        self._url = endpoint.rstrip("/") + "/"
+        self._http = urllib3.PoolManager()
+
+    def query(self, **args: Any) -> dict[str, Any]:
+        body = json.dumps(args)
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.Query"}
+        request = AWSRequest(method="POST", url=self._url, data=body, headers=headers)
+        self._signer.add_auth(request)
+        response = self._http.request("POST", self._url, body=body, headers=dict(request.headers.items()))
+        if response.status != 200:
+            raise RuntimeError(f"raw Query answered {response.status}: {response.data[:300]!r}")
+        return json.loads(response.data)
+
+
 def bare_read(client: Any, table: str, parts: Sequence[QueryPartition]) -> tuple[float, int]:
     began = time.perf_counter()
     items = 0
@@ -286,6 +343,7 @@ def table(results: Sequence[SizeResult], formats: Sequence[str], rss_label: str)
         "bare read s",
         "bare rec/s",
         "ratio",
+        "raw rec/s",
         rss_label,
         "tracemalloc peak MiB",
         "body MiB",
@@ -293,6 +351,7 @@ def table(results: Sequence[SizeResult], formats: Sequence[str], rss_label: str)
     rows: list[tuple[str, ...]] = []
     for result in results:
         bare = min(result.bare_s)
+        raw = min(result.raw_s)
         for fmt in formats:
             export = min(result.export_s[fmt])
             rows.append(
@@ -304,6 +363,7 @@ def table(results: Sequence[SizeResult], formats: Sequence[str], rss_label: str)
                     f"{bare:.2f}",
                     f"{result.size / bare:,.0f}",
                     f"{export / bare:.2f}",
+                    f"{result.size / raw:,.0f}",
                     f"{result.rss_delta[fmt] / MIB:.1f}",
                     f"{result.traced_peak[fmt] / MIB:.1f}",
                     f"{result.body_bytes[fmt] / MIB:.1f}",
@@ -364,13 +424,14 @@ def measure(
     formats: Sequence[str],
     repeat: int,
     rss: PeakRss,
+    raw: RawQuery,
 ) -> Iterator[SizeResult]:
     client = boto3.client("dynamodb")
     planner = AuditStore(client, table_name)
     for size in sizes:
         tenant = f"bench-{size}"
         result = SizeResult(size=size)
-        parts = planner.plan(tenant, window[0], window[1], {})
+        parts = bare_partitions(planner, tenant, window)
         events = {fmt: export_event(tenant, fmt, window) for fmt in formats}
         for run in range(1, repeat + 1):
             seconds, items = bare_read(client, table_name, parts)
@@ -378,6 +439,11 @@ def measure(
                 raise RuntimeError(f"bare read of {tenant} found {items:,} items, expected {size:,}")
             result.bare_s.append(seconds)
             line = [f"bare {seconds:.2f}s"]
+            seconds, items = bare_read(raw, table_name, parts)
+            if items != size:
+                raise RuntimeError(f"raw read of {tenant} found {items:,} items, expected {size:,}")
+            result.raw_s.append(seconds)
+            line.append(f"raw {seconds:.2f}s")
             for fmt in formats:
                 rss.reset()
                 seconds, response = run_export(spec, events[fmt])
@@ -401,12 +467,17 @@ def measure(
         yield result
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     start = DEFAULT_ANCHOR
     window = (start, start + timedelta(days=args.days))
     dynamodb = DynamoDBLocal(free_port())
+    signal.signal(signal.SIGTERM, _terminate)  # so that the finally below stops DynamoDB Local on SIGTERM too
     try:
         log("starting DynamoDB Local (in memory) ...")
         dynamodb.start()
@@ -415,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"DynamoDB Local at {dynamodb.endpoint}; table {table_name} created from template.yaml")
         log(
             f"caps lifted for the run: SYNC_EXPORT_LIMIT={LIFTED_RECORD_LIMIT:,}, "
-            f"MAX_RESPONSE_BYTES={LIFTED_RESPONSE_CHARS:,} (deployed defaults: 10,000 records, 5,000,000 characters; "
+            f"MAX_RESPONSE_BYTES={LIFTED_RESPONSE_BYTES:,} (deployed defaults: 10,000 records, 5,000,000 bytes; "
             "above them a synchronous export is refused)"
         )
         log(
@@ -444,29 +515,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"  first invocation (one day of bench-{smallest}, builds the boto3 client): {first * 1000:.0f} ms")
         log(f"  the same invocation warm: {again * 1000:.0f} ms")
         warm_client = boto3.client("dynamodb")
-        warm_parts = AuditStore(warm_client, table_name).plan(f"bench-{smallest}", *window, {})
+        warm_parts = bare_partitions(AuditStore(warm_client, table_name), f"bench-{smallest}", window)
         bare_read(warm_client, table_name, warm_parts)
+        raw = RawQuery(dynamodb.endpoint)
+        bare_read(raw, table_name, warm_parts)
         for fmt in args.formats:
             run_export(spec, export_event(f"bench-{smallest}", fmt, window))
-        log(f"  then one bare read and one export per format of {smallest:,} records, unmeasured")
+        log(f"  then one bare read, one raw read and one export per format of {smallest:,} records, unmeasured")
 
         rss = PeakRss()
         log("\nmeasuring:")
-        results = list(measure(spec, table_name, window, args.sizes, args.formats, args.repeat, rss))
-        for result in results:
-            result.load_s = load_times[result.size]
+        results = list(measure(spec, table_name, window, args.sizes, args.formats, args.repeat, rss, raw))
 
         rss_label = "RSS peak Δ MiB" if rss.resettable else "max RSS Δ MiB"
         log(f"\nresults (best of {args.repeat}; ratio = export s / bare read s):\n")
         log(table(results, args.formats, rss_label))
         log(
             "\nbare read: boto3 client.query over the same day partitions, same key condition and projection, "
-            "Items counted, not deserialised."
+            "Items counted, not deserialised.\n"
+            "raw: the same Queries over plain HTTP (botocore's SigV4 signer, urllib3, json.loads): the read without "
+            "botocore's response parsing, for reference."
         )
         log(
             "export: functions/audit_export/app.py handler, REST proxy event, status and data rows checked. "
             + (
-                "RSS peak Δ: peak RSS above the RSS before the call (Linux clear_refs), max over the timed runs."
+                "RSS peak Δ: peak RSS above the RSS before the call (after gc, malloc_trim and clear_refs), "
+                "max over the timed runs."
                 if rss.resettable
                 else "max RSS Δ: growth of ru_maxrss during the call (only what exceeds earlier peaks)."
             )
