@@ -55,6 +55,12 @@ class FakeAuditStore:
         ]
         yield from sorted(rows, key=lambda row: (row["timestamp"], row["id"]))
 
+    def read_plan(self, parts: list[QueryPartition], prefetch: int = 2) -> Iterator[list[dict[str, str]]]:
+        for part in parts:
+            page = list(self.read(part))
+            if page:
+                yield page
+
     def count(self, part: QueryPartition, cap: int) -> int:
         self.counted += 1
         return min(cap, sum(1 for _ in self.read(part)))

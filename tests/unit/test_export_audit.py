@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from export_service.errors import ExportTooLargeError
-from export_service.logic.audit_export import ExportLimits, build_audit_request, export_audit
+from export_service.logic.audit_export import ExportLimits, build_audit_request, export_audit, lambda_payload_size
 from export_service.logic.audit_records import seal_audit_record
 from export_service.logic.formats import ExportFormat
 from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
@@ -206,3 +206,10 @@ def test_over_the_body_limit_is_an_error_with_the_true_count(store):
     assert body["message"].startswith(
         "the export is larger than a synchronous response allows (1,000 bytes); 5 records match."
     )
+
+
+def test_the_body_limit_counts_the_lambda_serialised_size():
+    # The python3.11 runtime JSON-escapes the body: a quote is 2 bytes, a non-ASCII character 6 (\uXXXX)
+    assert lambda_payload_size('a"b') == len('"a\\"b"')
+    assert lambda_payload_size("é") == len('"\\u00e9"')
+    assert lambda_payload_size("日本") == 2 + 12

@@ -14,10 +14,13 @@ class Settings(BaseModel):
     export_bucket_name: str = ""
     # Largest result a synchronous export answers inline; above it the caller is told to narrow.
     sync_export_limit: int = Field(default=10_000, ge=1)
-    # Lambda's response payload limit is 6 MB; keep headroom for the JSON envelope of the proxy response.
+    # Lambda's response payload limit is 6 MB; this caps the body as Lambda serialises it (JSON-escaped), with
+    # headroom for the rest of the proxy response.
     max_response_bytes: int = Field(default=5_000_000, ge=1_000)
     # Matching records are counted up to this many when a request is too large.
     count_cap: int = Field(default=1_000_000, ge=1)
+    # Partitions read ahead (on threads) while the current page is formatted; 1 reads sequentially.
+    read_prefetch: int = Field(default=2, ge=1, le=16)
 
 
 class ConfigurationError(RuntimeError):
@@ -31,6 +34,7 @@ _ENV = {
     "sync_export_limit": "SYNC_EXPORT_LIMIT",
     "max_response_bytes": "MAX_RESPONSE_BYTES",
     "count_cap": "EXPORT_COUNT_CAP",
+    "read_prefetch": "READ_PREFETCH",
 }
 
 

@@ -8,14 +8,16 @@ A time-range export is a list of Queries, one per bucket, each sorted by sk; tog
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from pydantic import BaseModel
 
+from export_service.dal.read_ahead import read_ahead
 from export_service.logic.timefmt import format_instant
 from export_service.models.audit import AUDIT_COLUMNS, AuditRecord
 
@@ -124,6 +126,11 @@ class AuditStore:
 
     def read(self, part: QueryPartition, page_size: int | None = None) -> Iterator[dict[str, str]]:
         """The partition's records in sk order, one page in memory at a time."""
+        for page in self.read_pages(part, page_size):
+            yield from page
+
+    def read_pages(self, part: QueryPartition, page_size: int | None = None) -> Iterator[list[dict[str, str]]]:
+        """The partition's records in sk order, a Query page (up to 1 MB) at a time."""
         args = self._query_args(part)
         projection = []
         for position, column in enumerate(AUDIT_COLUMNS):
@@ -134,12 +141,18 @@ class AuditStore:
             args["Limit"] = page_size
         while True:
             page = self._client.query(**args)
-            for item in page.get("Items", ()):
-                yield _item_to_record(item)
+            yield [_item_to_record(item) for item in page.get("Items", ())]
             last = page.get("LastEvaluatedKey")
             if not last:
                 return
             args["ExclusiveStartKey"] = last
+
+    def read_plan(self, parts: Sequence[QueryPartition], prefetch: int = 2) -> Iterator[list[dict[str, str]]]:
+        """Pages of every partition, in plan order, reading up to ``prefetch`` partitions ahead on threads.
+
+        The caller formats one page while the next ones are fetched; memory stays bounded by the prefetch depth
+        times two queued pages per partition."""
+        return read_ahead([functools.partial(self.read_pages, part) for part in parts], prefetch)
 
     def count(self, part: QueryPartition, cap: int) -> int:
         """Matching records, counted server-side (Select=COUNT), stopping once ``cap`` is reached."""

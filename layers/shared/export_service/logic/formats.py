@@ -23,6 +23,7 @@ CONTENT_TYPES: dict[ExportFormat, str] = {
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Google Sheets (OWASP CSV injection).
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_TRIGGER_CHARS = frozenset("".join(_FORMULA_TRIGGERS))
 UTF8_BOM = "\ufeff"
 
 
@@ -38,6 +39,8 @@ def _dumps(record: Any) -> str:
 class RecordWriter(Protocol):
     def write(self, record: Mapping[str, Any]) -> None: ...
 
+    def write_many(self, records: Sequence[Mapping[str, Any]]) -> None: ...
+
 
 class CsvWriter:
     def __init__(self, out: TextIO, columns: Sequence[str], *, bom: bool = False) -> None:
@@ -48,7 +51,22 @@ class CsvWriter:
         self._csv.writerow(columns)
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._csv.writerow([neutralise_cell(_cell(record.get(column))) for column in self._columns])
+        self.write_many((record,))
+
+    def write_many(self, records: Sequence[Mapping[str, Any]]) -> None:
+        # A page at a time, with the common case (a string that is not a formula) inline: the per-cell function
+        # calls were most of the formatting cost.
+        columns = self._columns
+        rows = []
+        for record in records:
+            row = []
+            for column in columns:
+                value = record.get(column)
+                if value.__class__ is not str:
+                    value = _cell(value)
+                row.append("'" + value if value and value[0] in _TRIGGER_CHARS else value)
+            rows.append(row)
+        self._csv.writerows(rows)
 
 
 class JsonLinesWriter:
@@ -57,8 +75,11 @@ class JsonLinesWriter:
         self._columns = columns
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._out.write(_dumps({column: record.get(column, "") for column in self._columns}))
-        self._out.write("\n")
+        self.write_many((record,))
+
+    def write_many(self, records: Sequence[Mapping[str, Any]]) -> None:
+        columns = self._columns
+        self._out.write("".join(_dumps({c: r.get(c, "") for c in columns}) + "\n" for r in records))
 
 
 class JsonArrayWriter:
@@ -70,10 +91,15 @@ class JsonArrayWriter:
         self._first = True
 
     def write(self, record: Mapping[str, Any]) -> None:
-        if not self._first:
-            self._out.write(",")
+        self.write_many((record,))
+
+    def write_many(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if not records:
+            return
+        columns = self._columns
+        text = ",".join(_dumps({c: r.get(c, "") for c in columns}) for r in records)
+        self._out.write(text if self._first else "," + text)
         self._first = False
-        self._out.write(_dumps({column: record.get(column, "") for column in self._columns}))
 
 
 def wrap_envelope(kind: str, metadata: Mapping[str, Any], records_json: str) -> str:

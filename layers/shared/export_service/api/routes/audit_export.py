@@ -70,7 +70,9 @@ def get_audit_export(
         now=now,
     )
     settings = deps.settings
-    limits = ExportLimits(settings.sync_export_limit, settings.max_response_bytes, settings.count_cap)
+    limits = ExportLimits(
+        settings.sync_export_limit, settings.max_response_bytes, settings.count_cap, settings.read_prefetch
+    )
     result = export_audit(request, deps.audit_store, limits, now)
     logger.info("audit export served", tenant=principal.tenant_id, records=result.records, format=format.value)
     metrics.add_metric(name="AuditRecordsExported", unit="Count", value=result.records)
