@@ -49,3 +49,13 @@ def ceil_to_millisecond(moment: datetime) -> datetime:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def format_duration(duration: timedelta) -> str:
+    """ISO 8601 duration in hours, minutes and seconds (``PT26H3M7S``; ``PT0S`` for zero), as seed 004's
+    active_duration. Hours are not folded into days, whose length is ambiguous across DST changes."""
+    seconds = max(0, int(duration.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "".join(f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if value)
+    return "PT" + (text or "0S")
