@@ -41,7 +41,7 @@ def test_sam_build_packages_functions_and_layer(tmp_path):
     assert (layer / "export_service" / "api" / "routes" / "audit_export.py").is_file()
     assert (layer / "aws_lambda_powertools").is_dir()
     assert (layer / "pydantic").is_dir()
-    for name in ("AuthorizerFunction", "AuditExportFunction"):
+    for name in ("AuthorizerFunction", "AuditExportFunction", "DatasetExportFunction"):
         assert (build_dir / name / "app.py").is_file()
 
 
@@ -57,6 +57,7 @@ def test_every_route_is_behind_the_authorizer_and_served_by_its_function():
     assert spec.authorizer_function == "AuthorizerFunction"
     routes = {(route.method, route.path): route for route in spec.routes}
     assert ("GET", "/v1/audit/export") in routes
+    assert ("GET", "/v1/export/{dataset}") in routes
     assert all(route.authorizer == "ApiKeyAuthorizer" for route in spec.routes)
     for route in spec.routes:
         source = (functions(local_refs())[route.function].code_dir / "app.py").read_text()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 class Settings(BaseModel):
     audit_table_name: str = Field(min_length=3)
     api_keys_table_name: str = Field(min_length=3)
+    incidents_table_name: str = Field(min_length=3)
     export_bucket_name: str = ""
     # Largest result a synchronous export answers inline; above it the caller is told to narrow.
     sync_export_limit: int = Field(default=10_000, ge=1)
@@ -30,6 +31,7 @@ class ConfigurationError(RuntimeError):
 _ENV = {
     "audit_table_name": "AUDIT_TABLE_NAME",
     "api_keys_table_name": "API_KEYS_TABLE_NAME",
+    "incidents_table_name": "INCIDENTS_TABLE_NAME",
     "export_bucket_name": "EXPORT_BUCKET_NAME",
     "sync_export_limit": "SYNC_EXPORT_LIMIT",
     "max_response_bytes": "MAX_RESPONSE_BYTES",

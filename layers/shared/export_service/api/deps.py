@@ -10,6 +10,7 @@ import boto3
 from export_service.config import Settings, get_settings
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
+from export_service.dal.incident_store import IncidentStore
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Dependencies:
     settings: Settings
     audit_store: AuditStore
     api_key_store: ApiKeyStore
+    incident_store: IncidentStore
 
 
 @lru_cache(maxsize=1)
@@ -27,6 +29,7 @@ def get_dependencies() -> Dependencies:
         settings=settings,
         audit_store=AuditStore(dynamodb, settings.audit_table_name),
         api_key_store=ApiKeyStore(dynamodb, settings.api_keys_table_name),
+        incident_store=IncidentStore(dynamodb, settings.incidents_table_name),
     )
 
 

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from export_service.dal.audit_store import QueryPartition
-from export_service.errors import ExportTooLargeError, InvalidParameterError, InvalidRangeError
-from export_service.logic.formats import CONTENT_TYPES, ExportFormat, make_writer, wrap_envelope
+from export_service.dal.query import QueryPartition
+from export_service.errors import InvalidParameterError, InvalidRangeError
+from export_service.logic.export_engine import (
+    ExportBody,
+    ExportLimits,
+    Overflow,
+    content_type,
+    count_capped,
+    export_filename,
+    lambda_payload_size,
+    render,
+    too_large,
+)
+from export_service.logic.formats import ExportFormat
 from export_service.logic.timefmt import ceil_to_millisecond, format_instant, parse_instant
 from export_service.models.audit import AUDIT_COLUMNS
 
+__all__ = ["ExportBody", "ExportLimits", "build_audit_request", "export_audit", "lambda_payload_size"]
+
 AUDIT_FILTERS = ("action", "user", "namespace")
+_NARROW = "'from'/'to' or add filters (action, user, namespace)"
 
 
 class AuditQueryStore(Protocol):
@@ -40,28 +51,6 @@ class AuditExportRequest(BaseModel):
     bounded: bool  # the caller gave at least one bound (names the file by range, else by today's date)
     filters: dict[str, str]
     bom: bool = False
-
-
-@dataclass(frozen=True)
-class ExportLimits:
-    max_records: int
-    max_body_bytes: int
-    count_cap: int
-    prefetch: int = 2  # partitions read ahead while a page is formatted
-
-
-def lambda_payload_size(body: str) -> int:
-    """Bytes the body takes in the Lambda response, which the python3.11 runtime serialises as JSON with
-    non-ASCII characters escaped (``\\uXXXX``), quotes and control characters backslash-escaped."""
-    return len(json.dumps(body))
-
-
-@dataclass(frozen=True)
-class ExportBody:
-    body: str
-    content_type: str
-    filename: str
-    records: int
 
 
 def _pick(first: tuple[str, str | None], second: tuple[str, str | None]) -> tuple[str, str] | None:
@@ -109,13 +98,6 @@ def build_audit_request(
     )
 
 
-def export_filename(resource: str, request: AuditExportRequest, start: datetime, now: datetime) -> str:
-    ext = request.fmt.value
-    if not request.bounded:
-        return f"{resource}-{now.date().isoformat()}.{ext}"
-    return f"{resource}-{start.date().isoformat()}_{request.end.date().isoformat()}.{ext}"
-
-
 def export_audit(
     request: AuditExportRequest, store: AuditQueryStore, limits: ExportLimits, now: datetime
 ) -> ExportBody:
@@ -133,64 +115,34 @@ def export_audit(
             parts = store.plan(request.tenant_id, start, end, request.filters)
     # The file is named after the range asked for (the tenant's first day when there was no lower bound).
     name_start = request.start or (start if start is not None and start <= request.end else request.end)
-    out = io.StringIO()
-    writer = make_writer(request.fmt, out, AUDIT_COLUMNS, bom=request.bom)
-    written = 0
-    for page in store.read_plan(parts, limits.prefetch):
-        written += len(page)
-        if written > limits.max_records:
-            raise _too_large(_count(store, parts, limits.count_cap), limits, limits.count_cap)
-        writer.write_many(page)
-        # Characters never outnumber the body's serialised bytes, so this cheap check stops early, never wrongly.
-        if out.tell() > limits.max_body_bytes:
-            raise _too_many_bytes(_count(store, parts, limits.count_cap), limits)
-    body = out.getvalue()
-    if request.fmt is ExportFormat.JSON:
-        metadata = {
+
+    def metadata(total: int) -> dict[str, object]:
+        return {
             "exportedAt": format_instant(now),
             "from": format_instant(request.start) if request.start else None,
             "to": format_instant(request.end),
-            "totalRecords": written,
+            "totalRecords": total,
             "format": request.fmt.value,
         }
-        body = wrap_envelope("AuditExport", metadata, body)
-    if lambda_payload_size(body) > limits.max_body_bytes:
-        raise _too_many_bytes(_count(store, parts, limits.count_cap), limits)
+
+    try:
+        body, written = render(
+            store.read_plan(parts, limits.prefetch),
+            request.fmt,
+            AUDIT_COLUMNS,
+            limits=limits,
+            kind="AuditExport",
+            metadata=metadata,
+            bom=request.bom,
+        )
+    except Overflow as overflow:
+        matched = count_capped(store.count, parts, limits.count_cap)
+        raise too_large(overflow.reason, matched, limits, _NARROW) from None
     return ExportBody(
         body=body,
-        content_type=CONTENT_TYPES[request.fmt],
-        filename=export_filename("audit", request, name_start, now),
+        content_type=content_type(request.fmt),
+        filename=export_filename(
+            "audit", request.fmt, start=name_start, end=request.end, bounded=request.bounded, now=now
+        ),
         records=written,
-    )
-
-
-def _count(store: AuditQueryStore, parts: list[QueryPartition], cap: int) -> int:
-    total = 0
-    for part in parts:
-        total += store.count(part, cap - total)
-        if total >= cap:
-            return cap
-    return total
-
-
-def _matched_text(matched: int, cap: int) -> str:
-    return f"at least {matched:,}" if matched >= cap else f"{matched:,}"
-
-
-def _too_large(matched: int, limits: ExportLimits, cap: int) -> ExportTooLargeError:
-    return ExportTooLargeError(
-        f"{_matched_text(matched, cap)} records match, more than the synchronous limit of {limits.max_records:,}. "
-        "Narrow 'from'/'to' or add filters (action, user, namespace) and export in several requests.",
-        matchedRecords=matched,
-        limit=limits.max_records,
-    )
-
-
-def _too_many_bytes(matched: int, limits: ExportLimits) -> ExportTooLargeError:
-    return ExportTooLargeError(
-        f"the export is larger than a synchronous response allows ({limits.max_body_bytes:,} bytes); "
-        f"{_matched_text(matched, limits.count_cap)} records match. Narrow 'from'/'to' or add filters "
-        "(action, user, namespace) and export in several requests.",
-        matchedRecords=matched,
-        limit=limits.max_records,
     )

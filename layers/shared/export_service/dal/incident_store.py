@@ -1,0 +1,228 @@
+"""DynamoDB access for incidents and their children (one table). See docs/data-model.md.
+
+Base table: pk = ``T#<tenant>#<CODE>#D#<created day>``, sk = ``<created_at>#<id>`` (CODE: INC, EVT, ROLE, IMP, RETRO).
+ByUpdated: ``T#<tenant>#<CODE>#U#<updated day>`` / ``<updated_at>#<id>`` (created or changed since T).
+ByIncident: ``T#<tenant>#I#<incident id>`` / ``<CODE>#<created_at>#<id>`` (one incident and its children).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from export_service.dal.query import (
+    SK_END,
+    QueryPartition,
+    days_between,
+    item_to_record,
+    query_args,
+    query_count,
+    query_pages,
+    write_batch,
+)
+from export_service.dal.read_ahead import read_ahead
+from export_service.logic.timefmt import format_instant
+from export_service.models.incidents import DATASETS, Dataset
+
+_META_PK = "T#{tenant}#META"
+
+
+class IncidentQuery(BaseModel):
+    """Filters the store can serve. Incident attributes (severity ...) only exist on incident items."""
+
+    severities: list[str] = Field(default_factory=list)
+    priorities: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    project_ids: list[int] = Field(default_factory=list)
+    incident_id: str | None = None
+
+
+def _code(dataset: Dataset) -> str:
+    return DATASETS[dataset].code
+
+
+def _partition_filters(query: IncidentQuery) -> dict[str, Any]:
+    one_of: dict[str, list[str | int]] = {}
+    for attribute, values in (
+        ("severity", query.severities),
+        ("priority", query.priorities),
+        ("status", query.statuses),
+        ("project_id", query.project_ids),
+    ):
+        if values:
+            one_of[attribute] = list(values)
+    return {"one_of": one_of, "contains_any": {"tags": list(query.tags)} if query.tags else {}}
+
+
+class IncidentStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # ---- planning and reading -------------------------------------------------------------------
+    def plan(
+        self,
+        tenant: str,
+        dataset: Dataset,
+        start: datetime,
+        end: datetime,
+        query: IncidentQuery,
+        descending: bool = False,
+    ) -> list[QueryPartition]:
+        """Queries that together return the dataset's rows created in [start, end] matching ``query``, in
+        created_at order (newest first when ``descending``)."""
+        code = _code(dataset)
+        lo, hi = format_instant(start), format_instant(end) + SK_END
+        filters = _partition_filters(query)
+        if query.incident_id:
+            return [
+                QueryPartition(
+                    index="ByIncident",
+                    pk_attr="gsi_incident_pk",
+                    pk=f"T#{tenant}#I#{query.incident_id}",
+                    sk_attr="gsi_incident_sk",
+                    sk_lo=f"{code}#{lo}",
+                    sk_hi=f"{code}#{hi}",
+                    forward=not descending,
+                    **filters,
+                )
+            ]
+        days = list(days_between(start.astimezone(UTC).date(), end.astimezone(UTC).date()))
+        if descending:
+            days.reverse()
+        return [
+            QueryPartition(
+                index=None,
+                pk_attr="pk",
+                pk=f"T#{tenant}#{code}#D#{day.isoformat()}",
+                sk_lo=lo,
+                sk_hi=hi,
+                forward=not descending,
+                **filters,
+            )
+            for day in days
+        ]
+
+    def read_pages(self, dataset: Dataset, part: QueryPartition) -> Iterator[list[dict[str, str]]]:
+        return query_pages(self._client, query_args(self._table, part, DATASETS[dataset].columns))
+
+    def read_plan(
+        self, dataset: Dataset, parts: Sequence[QueryPartition], prefetch: int = 2
+    ) -> Iterator[list[dict[str, str]]]:
+        """Pages of every partition in plan order, up to ``prefetch`` partitions read ahead on threads."""
+        return read_ahead([functools.partial(self.read_pages, dataset, part) for part in parts], prefetch)
+
+    def count(self, part: QueryPartition, cap: int) -> int:
+        return query_count(self._client, query_args(self._table, part), cap)
+
+    def bounds(self, tenant: str, dataset: Dataset) -> tuple[date, date] | None:
+        """UTC days of the dataset's earliest and latest created_at for the tenant (kept on write)."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _META_PK.format(tenant=tenant)}, "sk": {"S": _code(dataset)}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item or "first_day" not in item or "last_day" not in item:
+            return None
+        return date.fromisoformat(item["first_day"]["S"]), date.fromisoformat(item["last_day"]["S"])
+
+    def get_incident(self, tenant: str, incident_id: str) -> dict[str, Any] | None:
+        """The incident's row and stored extras, or None (also once it was deleted)."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName="ByIncident",
+            KeyConditionExpression="gsi_incident_pk = :pk AND begins_with(gsi_incident_sk, :code)",
+            ExpressionAttributeValues={":pk": {"S": f"T#{tenant}#I#{incident_id}"}, ":code": {"S": "INC#"}},
+        )
+        items = response.get("Items", [])
+        if not items:
+            return None
+        return item_to_record(items[0])
+
+    # ---- writing --------------------------------------------------------------------------------
+    def put_rows(self, tenant: str, dataset: Dataset, rows: Iterable[tuple[dict[str, str], dict[str, Any]]]) -> int:
+        """Write exported rows (with optional extra attributes); the same id written again overwrites.
+        Day bounds are widened before a batch's items are written, so exports never miss written rows."""
+        code = _code(dataset)
+        written = 0
+        known: tuple[str, str] | None = None
+        batch: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def flush() -> None:
+            nonlocal written, known
+            days = [key[0][-10:] for key in batch]
+            lo, hi = min(days), max(days)
+            if known is None or lo < known[0] or hi > known[1]:
+                known = (lo, hi) if known is None else (min(lo, known[0]), max(hi, known[1]))
+                self._widen_bounds(tenant, code, *known)
+            write_batch(self._client, self._table, list(batch.values()))
+            written += len(batch)
+            batch.clear()
+
+        for row, extras in rows:
+            item = self._to_item(tenant, dataset, row, extras)
+            batch[(item["pk"]["S"], item["sk"]["S"])] = {"PutRequest": {"Item": item}}
+            if len(batch) == 25:
+                flush()
+        if batch:
+            flush()
+        return written
+
+    def delete_incident(self, tenant: str, incident_id: str) -> dict[str, str] | None:
+        """Delete the incident item (its children stay); returns the row it had, or None if there was none."""
+        incident = self.get_incident(tenant, incident_id)
+        if incident is None:
+            return None
+        self._client.delete_item(
+            TableName=self._table,
+            Key={"pk": {"S": incident["pk"]}, "sk": {"S": incident["sk"]}},
+        )
+        return {column: str(incident.get(column, "")) for column in DATASETS[Dataset.INCIDENTS].columns}
+
+    def _widen_bounds(self, tenant: str, code: str, earliest: str, latest: str) -> None:
+        key = {"pk": {"S": _META_PK.format(tenant=tenant)}, "sk": {"S": code}}
+        for attribute, value, comparison in (("first_day", earliest, ">"), ("last_day", latest, "<")):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression=f"SET {attribute} = :d",
+                    ConditionExpression=f"attribute_not_exists({attribute}) OR {attribute} {comparison} :d",
+                    ExpressionAttributeValues={":d": {"S": value}},
+                )
+            except self._client.exceptions.ConditionalCheckFailedException:
+                continue  # a wider bound is already recorded
+
+    @staticmethod
+    def _to_item(tenant: str, dataset: Dataset, row: Mapping[str, str], extras: Mapping[str, Any]) -> dict[str, Any]:
+        code = _code(dataset)
+        created, updated, row_id = row["created_at"], row["updated_at"], row["id"]
+        incident_id = row_id if dataset is Dataset.INCIDENTS else row["incident_id"]
+        item: dict[str, Any] = {
+            "pk": {"S": f"T#{tenant}#{code}#D#{created[:10]}"},
+            "sk": {"S": f"{created}#{row_id}"},
+            "gsi_updated_pk": {"S": f"T#{tenant}#{code}#U#{updated[:10]}"},
+            "gsi_updated_sk": {"S": f"{updated}#{row_id}"},
+            "gsi_incident_pk": {"S": f"T#{tenant}#I#{incident_id}"},
+            "gsi_incident_sk": {"S": f"{code}#{created}#{row_id}"},
+            "tenant": {"S": tenant},
+        }
+        for column, value in row.items():
+            item[column] = {"S": value}
+        for name, value in extras.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | str | list):
+                raise TypeError(f"unsupported extra attribute {name}={value!r}")
+            if isinstance(value, int):
+                item[name] = {"N": str(value)}
+            elif isinstance(value, list):
+                item[name] = {"L": [{"S": str(entry)} for entry in value]}
+            else:
+                item[name] = {"S": value}
+        return item

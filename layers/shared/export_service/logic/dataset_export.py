@@ -1,0 +1,316 @@
+"""GET /v1/export/{dataset}: seed 004's datasets with seed 002's filters and Validio's JSON filter and sort."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from export_service.dal.incident_store import IncidentQuery
+from export_service.dal.query import QueryPartition
+from export_service.errors import InvalidParameterError, InvalidRangeError, NotFoundError
+from export_service.logic.export_engine import (
+    ExportBody,
+    ExportLimits,
+    Overflow,
+    content_type,
+    count_capped,
+    export_filename,
+    render,
+    too_large,
+)
+from export_service.logic.formats import ExportFormat
+from export_service.logic.timefmt import ceil_to_millisecond, format_instant, parse_instant
+from export_service.models.incidents import DATASETS, PRIORITIES, SEVERITIES, STATUSES, Dataset
+
+LIST_FILTERS: dict[str, tuple[str, ...] | None] = {
+    "severities": SEVERITIES,
+    "priorities": PRIORITIES,
+    "statuses": STATUSES,
+    "tags": None,  # free text
+    "project_ids": None,  # integers
+}
+FILTER_FIELDS = (*LIST_FILTERS, "incident_id", "range")
+INCIDENT_ONLY_FILTERS = frozenset(LIST_FILTERS)
+# Only created_at can be ordered without loading the result: rows are stored and read in created_at order.
+SORTABLE_FIELDS = ("created_at",)
+START_NAMES = ("from", "from_time", "range_start", "filter.range.start")
+END_NAMES = ("to", "to_time", "range_end", "filter.range.end")
+_NARROW = "the time range ('from'/'to') or add filters (filter, severities, incident_id, ...)"
+
+
+class DatasetQueryStore(Protocol):
+    def plan(
+        self, tenant: str, dataset: Dataset, start: datetime, end: datetime, query: IncidentQuery, descending: bool
+    ) -> list[QueryPartition]: ...
+
+    def read_plan(
+        self, dataset: Dataset, parts: Sequence[QueryPartition], prefetch: int = 2
+    ) -> Iterator[list[dict[str, str]]]: ...
+
+    def count(self, part: QueryPartition, cap: int) -> int: ...
+
+    def bounds(self, tenant: str, dataset: Dataset) -> tuple[date, date] | None: ...
+
+    def get_incident(self, tenant: str, incident_id: str) -> dict[str, Any] | None: ...
+
+
+class DatasetExportRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    dataset: Dataset
+    fmt: ExportFormat
+    start: datetime | None
+    end: datetime
+    bounded: bool
+    query: IncidentQuery
+    descending: bool = False
+    bom: bool = False
+
+
+def parse_dataset(name: str) -> Dataset:
+    try:
+        return Dataset(name)
+    except ValueError:
+        raise NotFoundError(
+            f"unknown dataset '{name}'; datasets: {', '.join(d.value for d in Dataset)}",
+            parameter="dataset",
+            datasets=[d.value for d in Dataset],
+        ) from None
+
+
+def _json_parameter(name: str, raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidParameterError(
+            f"query parameter '{name}' is not valid JSON ({exc.msg} at position {exc.pos}); URL-encode a JSON object "
+            'such as {"severities":["HIGH"],"range":{"start":"2026-03-01T00:00:00Z"}}',
+            parameter=name,
+        ) from None
+
+
+def _split(values: Sequence[str] | None) -> list[str] | None:
+    """Seed 002's comma-separated lists, also accepted as repeated parameters."""
+    if values is None:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _list_filter(name: str, value: Any, where: str) -> list[Any]:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise InvalidParameterError(f"{where} must be a non-empty list", parameter=name)
+    if name == "project_ids":
+        numbers = []
+        for entry in value:
+            if isinstance(entry, bool) or not isinstance(entry, int | str) or not str(entry).lstrip("-").isdigit():
+                raise InvalidParameterError(f"{where} must be integers, got {entry!r}", parameter=name)
+            numbers.append(int(entry))
+        return numbers
+    if not all(isinstance(entry, str) and entry for entry in value):
+        raise InvalidParameterError(f"{where} must be non-empty strings", parameter=name)
+    allowed = LIST_FILTERS[name]
+    if allowed is not None:
+        unknown = [entry for entry in value if entry not in allowed]
+        if unknown:
+            raise InvalidParameterError(
+                f"{where} has unknown value {unknown[0]!r}; accepted: {', '.join(allowed)}", parameter=name
+            )
+    return list(value)
+
+
+def _filter_object(raw: str | None) -> dict[str, Any]:
+    document = _json_parameter("filter", raw)
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise InvalidParameterError("query parameter 'filter' must be a JSON object", parameter="filter")
+    for key in document:
+        if key not in FILTER_FIELDS:
+            raise InvalidParameterError(
+                f"filter field '{key}' is unknown; accepted: {', '.join(FILTER_FIELDS)}", parameter="filter"
+            )
+    time_range = document.get("range")
+    if time_range is not None:
+        if not isinstance(time_range, dict) or not set(time_range) <= {"start", "end"}:
+            raise InvalidParameterError(
+                "filter field 'range' must be an object with 'start' and/or 'end'", parameter="filter"
+            )
+        for key, value in time_range.items():
+            if value is not None and not isinstance(value, str):
+                raise InvalidParameterError(f"filter.range.{key} must be an ISO 8601 string", parameter="filter")
+    if "incident_id" in document and not (isinstance(document["incident_id"], str) and document["incident_id"]):
+        raise InvalidParameterError("filter field 'incident_id' must be a non-empty string", parameter="filter")
+    return document
+
+
+def parse_sort(raw: str | None) -> bool:
+    """Validio's sort: ``{"field": "created_at", "direction": "asc"|"desc"}`` (or a one-element list of it).
+    Returns True for descending."""
+    document = _json_parameter("sort", raw)
+    if document is None:
+        return False
+    if isinstance(document, list) and len(document) == 1:
+        document = document[0]
+    if not isinstance(document, dict) or not isinstance(document.get("field"), str):
+        raise InvalidParameterError(
+            'query parameter \'sort\' must be a JSON object such as {"field":"created_at","direction":"desc"}',
+            parameter="sort",
+        )
+    unknown = set(document) - {"field", "direction"}
+    if unknown:
+        raise InvalidParameterError(f"sort has unknown key '{sorted(unknown)[0]}'", parameter="sort")
+    if document["field"] not in SORTABLE_FIELDS:
+        raise InvalidParameterError(
+            f"sort field '{document['field']}' cannot be sorted without loading the whole export into memory; "
+            f"sortable: {', '.join(SORTABLE_FIELDS)}",
+            parameter="sort",
+        )
+    direction = str(document.get("direction", "asc")).lower()
+    if direction not in ("asc", "desc"):
+        raise InvalidParameterError("sort direction must be 'asc' or 'desc'", parameter="sort")
+    return direction == "desc"
+
+
+def _one_bound(candidates: Mapping[str, str | None], which: str) -> tuple[str, datetime] | None:
+    given = [(name, value) for name, value in candidates.items() if value is not None]
+    if len(given) > 1:
+        names = " and ".join(f"'{name}'" for name, _ in given)
+        raise InvalidParameterError(f"{names} both give the {which} of the range; use one", parameter=given[1][0])
+    if not given:
+        return None
+    name, value = given[0]
+    return name, parse_instant(value, name)
+
+
+def build_dataset_request(
+    tenant_id: str,
+    dataset_name: str,
+    *,
+    fmt: ExportFormat,
+    bounds: Mapping[str, str | None],
+    lists: Mapping[str, Sequence[str] | None],
+    incident_id: str | None,
+    filter_json: str | None,
+    sort_json: str | None,
+    bom: bool,
+    now: datetime,
+) -> DatasetExportRequest:
+    """Validate everything a caller can send; ``bounds`` maps from/to/from_time/... to raw values."""
+    dataset = parse_dataset(dataset_name)
+    document = _filter_object(filter_json)
+    time_range = document.get("range") or {}
+    chosen: dict[str, Any] = {}
+    for name in LIST_FILTERS:
+        from_query, from_filter = _split(lists.get(name)), document.get(name)
+        if from_query is not None and from_filter is not None:
+            raise InvalidParameterError(f"'{name}' is given both as a parameter and in 'filter'", parameter=name)
+        if from_query is not None:
+            chosen[name] = _list_filter(name, from_query, f"query parameter '{name}'")
+        elif from_filter is not None:
+            chosen[name] = _list_filter(name, from_filter, f"filter field '{name}'")
+    if incident_id is not None and "incident_id" in document:
+        raise InvalidParameterError(
+            "'incident_id' is given both as a parameter and in 'filter'", parameter="incident_id"
+        )
+    chosen_incident = incident_id if incident_id is not None else document.get("incident_id")
+    if chosen_incident is not None and not chosen_incident.strip():
+        raise InvalidParameterError("query parameter 'incident_id' must not be empty", parameter="incident_id")
+    if dataset is not Dataset.INCIDENTS:
+        for name in INCIDENT_ONLY_FILTERS & set(chosen):
+            raise InvalidParameterError(
+                f"'{name}' filters incidents; it applies to dataset 'incidents' only (use incident_id here)",
+                parameter=name,
+            )
+    start_candidates = {name: bounds.get(name) for name in START_NAMES[:3]}
+    start_candidates["filter.range.start"] = time_range.get("start")
+    end_candidates = {name: bounds.get(name) for name in END_NAMES[:3]}
+    end_candidates["filter.range.end"] = time_range.get("end")
+    start = _one_bound(start_candidates, "start")
+    end = _one_bound(end_candidates, "end")
+    start_at = ceil_to_millisecond(start[1]) if start else None
+    end_at = end[1] if end else now
+    if start_at is not None and start_at > end_at:
+        raise InvalidRangeError(
+            f"'{start[0] if start else 'from'}' ({format_instant(start_at)}) is after "
+            f"'{end[0] if end else 'to'}' ({format_instant(end_at)})",
+            parameter=start[0] if start else "from",
+        )
+    return DatasetExportRequest(
+        tenant_id=tenant_id,
+        dataset=dataset,
+        fmt=fmt,
+        start=start_at,
+        end=end_at,
+        bounded=bool(start or end),
+        query=IncidentQuery(**chosen, incident_id=chosen_incident),
+        descending=parse_sort(sort_json),
+        bom=bom,
+    )
+
+
+def export_dataset(
+    request: DatasetExportRequest, store: DatasetQueryStore, limits: ExportLimits, now: datetime
+) -> ExportBody:
+    spec = DATASETS[request.dataset]
+    bounds = store.bounds(request.tenant_id, request.dataset)
+    start = request.start
+    parts: list[QueryPartition] = []
+    if bounds is not None:
+        first = datetime.combine(bounds[0], time.min, tzinfo=UTC)
+        last = datetime.combine(bounds[1], time.max, tzinfo=UTC)
+        start = max(start, first) if start else first
+        end = min(request.end, last)
+        if start <= end:
+            parts = store.plan(request.tenant_id, request.dataset, start, end, request.query, request.descending)
+    name_start = request.start or (start if start is not None and start <= request.end else request.end)
+    entity = None
+    if request.query.incident_id:
+        incident = store.get_incident(request.tenant_id, request.query.incident_id)
+        entity = str(incident.get("number") or request.query.incident_id) if incident else request.query.incident_id
+
+    def metadata(total: int) -> dict[str, Any]:
+        applied = request.query.model_dump(exclude_defaults=True)
+        return {
+            "exportedAt": format_instant(now),
+            "dataset": request.dataset.value,
+            "source": spec.source,
+            "from": format_instant(request.start) if request.start else None,
+            "to": format_instant(request.end),
+            "filter": applied,
+            "sort": {"field": "created_at", "direction": "desc" if request.descending else "asc"},
+            "totalRecords": total,
+            "format": request.fmt.value,
+        }
+
+    try:
+        body, written = render(
+            store.read_plan(request.dataset, parts, limits.prefetch),
+            request.fmt,
+            spec.columns,
+            limits=limits,
+            kind="DatasetExport",
+            metadata=metadata,
+            bom=request.bom,
+        )
+    except Overflow as overflow:
+        matched = count_capped(store.count, parts, limits.count_cap)
+        raise too_large(overflow.reason, matched, limits, _NARROW) from None
+    filename = export_filename(
+        request.dataset.value,
+        request.fmt,
+        start=name_start,
+        end=request.end,
+        bounded=request.bounded,
+        now=now,
+        entity=entity,
+    )
+    return ExportBody(body=body, content_type=content_type(request.fmt), filename=filename, records=written)
