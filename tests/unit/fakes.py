@@ -37,7 +37,7 @@ class FakeAuditStore:
                     pk=f"{tenant}|{day.isoformat()}",
                     sk_lo=start.astimezone(UTC).isoformat(),
                     sk_hi=end.astimezone(UTC).isoformat(),
-                    filters=dict(filters),
+                    equals=dict(filters),
                 )
             )
             day += timedelta(days=1)
@@ -51,7 +51,7 @@ class FakeAuditStore:
             for row in self._records.get(tenant, [])
             if row["timestamp"][:10] == day
             and lo <= datetime.fromisoformat(row["timestamp"]) <= hi
-            and all(row.get(name) == value for name, value in part.filters.items())
+            and all(row.get(name) == value for name, value in part.equals.items())
         ]
         yield from sorted(rows, key=lambda row: (row["timestamp"], row["id"]))
 

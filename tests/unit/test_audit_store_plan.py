@@ -22,7 +22,7 @@ def test_no_filter_is_one_base_table_query_per_utc_day():
             pk=f"T#acme#D#2026-03-0{day}",
             sk_lo="2026-03-01T22:00:00.000Z",
             sk_hi="2026-03-03T01:30:00.000Z$",
-            filters={},
+            equals={},
         )
         for day in (1, 2, 3)
     ]
@@ -38,7 +38,7 @@ def test_the_first_filter_picks_the_index_and_the_others_filter():
     assert [(p.index, p.pk_attr, p.pk) for p in parts] == [
         ("ByUser", "gsi_user_pk", f"T#acme#U#ana@acme.example.com#M#2026-0{month}") for month in (1, 2, 3)
     ]
-    assert all(p.filters == {"action": "user.login"} for p in parts)
+    assert all(p.equals == {"action": "user.login"} for p in parts)
 
 
 def test_month_buckets_cross_the_year():
