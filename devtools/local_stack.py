@@ -126,15 +126,25 @@ class LocalStack:
 
     def load_demo_data(self, scale: float, seed: int, anchor: datetime | None, days: int) -> list[str]:
         from devtools.generate import DEMO_TENANTS, audit_records, demo_window  # noqa: PLC0415
+        from devtools.generate_incidents import DEMO_INCIDENTS, incident_bundles  # noqa: PLC0415
         from export_service.dal.audit_store import AuditStore  # noqa: PLC0415
+        from export_service.dal.incident_store import IncidentStore  # noqa: PLC0415
         from export_service.logic.audit_records import write_audit_records  # noqa: PLC0415
+        from export_service.logic.incident_records import write_incident_bundles  # noqa: PLC0415
 
-        store = AuditStore(boto3.client("dynamodb"), self.refs["AuditTable"])
+        audit = AuditStore(boto3.client("dynamodb"), self.refs["AuditTable"])
+        incidents = IncidentStore(boto3.client("dynamodb"), self.refs["IncidentsTable"])
         start, end = demo_window(anchor, days)
         lines = []
         for tenant, base in DEMO_TENANTS.items():
-            count = write_audit_records(store, tenant, audit_records(tenant, int(base * scale), start, end, seed))
-            lines.append(f"{tenant}: {count:,} audit records from {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+            count = write_audit_records(audit, tenant, audit_records(tenant, int(base * scale), start, end, seed))
+            bundles = incident_bundles(tenant, int(DEMO_INCIDENTS[tenant] * scale), start, end, seed)
+            rows = write_incident_bundles(incidents, tenant, bundles)
+            children = ", ".join(f"{n:,} {name}" for name, n in rows.items() if name != "incidents")
+            lines.append(
+                f"{tenant}: {count:,} audit records, {rows['incidents']:,} incidents ({children}), "
+                f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+            )
         return lines
 
 
@@ -162,6 +172,12 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f"  curl -sS -OJ -H 'Authorization: Bearer {key.token}' "
         f"'{base}?action=runbook.execute&namespace=production&from={first}&to={end}'   # saves the CSV",
         f"  curl -sS -H 'Authorization: Bearer {DEMO_KEYS[2].token}' '{base}'   # 403: no AUDIT_READ",
+        f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/export/incidents?severities=HIGH&statuses=OPEN"
+        f"&from={first}' | head -3",
+        f"  curl -sS -OJ -H 'apikey: {key.token}' '{stack.url}/v1/export/incident-events?format=jsonl&from={week}'",
+        f"  curl -sS -G -H 'apikey: {key.token}' '{stack.url}/v1/export/retrospectives' --data-urlencode "
+        f'\'filter={{"range":{{"start":"{first}T00:00:00Z"}}}}\' --data-urlencode '
+        '\'sort={"field":"created_at","direction":"desc"}\' | head -3',
         f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from=yesterday'   # 400 naming 'from'",
         "",
         f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",

@@ -85,6 +85,51 @@ def expected() -> dict[str, list[dict[str, str]]]:
 
 
 @pytest.fixture(scope="session")
+def expected_rows() -> dict[str, dict[str, list[dict[str, str]]]]:
+    """tenant -> dataset -> exported rows, rebuilt from the generator, in export order (created_at, id)."""
+    from devtools.generate_incidents import DEMO_INCIDENTS, incident_bundles  # noqa: PLC0415
+    from export_service.logic.incident_records import export_row  # noqa: PLC0415
+    from export_service.models.incidents import Dataset  # noqa: PLC0415
+
+    start, end = demo_window(ANCHOR, DAYS)
+    result: dict[str, dict[str, list[dict[str, str]]]] = {}
+    for tenant, count in DEMO_INCIDENTS.items():
+        rows: dict[str, list[dict[str, str]]] = {dataset.value: [] for dataset in Dataset}
+        for bundle in incident_bundles(tenant, count, start, end, DEFAULT_SEED):
+            rows["incidents"].append(export_row(Dataset.INCIDENTS, bundle.incident))
+            for dataset, models in (
+                (Dataset.INCIDENT_EVENTS, bundle.events),
+                (Dataset.INCIDENT_ROLE_ASSIGNMENTS, bundle.role_assignments),
+                (Dataset.INCIDENT_IMPACTS, bundle.impacts),
+                (Dataset.RETROSPECTIVES, bundle.retrospectives),
+            ):
+                rows[dataset.value].extend(export_row(dataset, model) for model in models)
+        result[tenant] = {name: sorted(items, key=lambda r: (r["created_at"], r["id"])) for name, items in rows.items()}
+    return result
+
+
+@pytest.fixture(scope="session")
+def incident_facts() -> dict[str, dict[str, dict[str, object]]]:
+    """tenant -> incident id -> the seed 002 fields filters use (severity, priority, status, tags, project_id)."""
+    from devtools.generate_incidents import DEMO_INCIDENTS, incident_bundles  # noqa: PLC0415
+
+    start, end = demo_window(ANCHOR, DAYS)
+    return {
+        tenant: {
+            b.incident.id: {
+                "severity": b.incident.severity,
+                "priority": b.incident.priority,
+                "status": b.incident.status,
+                "tags": list(b.incident.tags),
+                "project_id": b.incident.project_id,
+            }
+            for b in incident_bundles(tenant, count, start, end, DEFAULT_SEED)
+        }
+        for tenant, count in DEMO_INCIDENTS.items()
+    }
+
+
+@pytest.fixture(scope="session")
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
