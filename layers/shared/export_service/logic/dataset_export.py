@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
@@ -39,6 +40,12 @@ INCIDENT_ONLY_FILTERS = frozenset(LIST_FILTERS)
 SORTABLE_FIELDS = ("created_at",)
 START_NAMES = ("from", "from_time", "range_start", "filter.range.start")
 END_NAMES = ("to", "to_time", "range_end", "filter.range.end")
+MAX_FILTER_VALUES = 100  # DynamoDB's limit of operands in an IN
+MAX_TAGS = 20  # each tag is a contains() of its own: 20 keeps the filter expression well under 4 KB
+MAX_VALUE_CHARS = 128
+MAX_JSON_CHARS = 8192
+MAX_ID_CHARS = 200
+_INTEGER = re.compile(r"^-?[0-9]{1,18}$")  # fits DynamoDB's 38-digit numbers and a 64-bit integer
 _NARROW = "the time range ('from'/'to') or add filters (filter, severities, incident_id, ...)"
 
 
@@ -86,14 +93,19 @@ def parse_dataset(name: str) -> Dataset:
 def _json_parameter(name: str, raw: str | None) -> Any:
     if raw is None:
         return None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidParameterError(
-            f"query parameter '{name}' is not valid JSON ({exc.msg} at position {exc.pos}); URL-encode a JSON object "
-            'such as {"severities":["HIGH"],"range":{"start":"2026-03-01T00:00:00Z"}}',
-            parameter=name,
-        ) from None
+    problem = "too long" if len(raw) > MAX_JSON_CHARS else None
+    if problem is None:
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problem = f"{exc.msg} at position {exc.pos}"
+        except (ValueError, RecursionError):  # integers over 4,300 digits, nesting deeper than Python's stack
+            problem = "nested too deeply or a number too large"
+    raise InvalidParameterError(
+        f"query parameter '{name}' is not valid JSON ({problem}); URL-encode a JSON object "
+        'such as {"severities":["HIGH"],"range":{"start":"2026-03-01T00:00:00Z"}}',
+        parameter=name,
+    )
 
 
 def _split(values: Sequence[str] | None) -> list[str] | None:
@@ -108,15 +120,27 @@ def _list_filter(name: str, value: Any, where: str) -> list[Any]:
         value = [value]
     if not isinstance(value, list) or not value:
         raise InvalidParameterError(f"{where} must be a non-empty list", parameter=name)
+    if not all(isinstance(entry, str | int) and not isinstance(entry, bool) for entry in value):
+        kind = "integers" if name == "project_ids" else "non-empty strings"
+        raise InvalidParameterError(f"{where} must be {kind}", parameter=name)
+    # DynamoDB allows 100 operands in an IN and 4 KB of expression: bound what a caller can ask for.
+    distinct = list(dict.fromkeys(value))
+    most = MAX_TAGS if name == "tags" else MAX_FILTER_VALUES
+    if len(distinct) > most:
+        raise InvalidParameterError(f"{where} has {len(distinct)} values; at most {most} per request", parameter=name)
     if name == "project_ids":
         numbers = []
-        for entry in value:
-            if isinstance(entry, bool) or not isinstance(entry, int | str) or not str(entry).lstrip("-").isdigit():
+        for entry in distinct:
+            text = str(entry) if isinstance(entry, int | str) and not isinstance(entry, bool) else ""
+            if not _INTEGER.match(text):
                 raise InvalidParameterError(f"{where} must be integers, got {entry!r}", parameter=name)
-            numbers.append(int(entry))
-        return numbers
-    if not all(isinstance(entry, str) and entry for entry in value):
-        raise InvalidParameterError(f"{where} must be non-empty strings", parameter=name)
+            numbers.append(int(text))
+        return list(dict.fromkeys(numbers))
+    if not all(isinstance(entry, str) and 0 < len(entry) <= MAX_VALUE_CHARS for entry in distinct):
+        raise InvalidParameterError(
+            f"{where} must be non-empty strings of at most {MAX_VALUE_CHARS} characters", parameter=name
+        )
+    value = distinct
     allowed = LIST_FILTERS[name]
     if allowed is not None:
         unknown = [entry for entry in value if entry not in allowed]
@@ -222,8 +246,16 @@ def build_dataset_request(
             "'incident_id' is given both as a parameter and in 'filter'", parameter="incident_id"
         )
     chosen_incident = incident_id if incident_id is not None else document.get("incident_id")
+    where = "query parameter 'incident_id'" if incident_id is not None else "filter field 'incident_id'"
     if chosen_incident is not None and not chosen_incident.strip():
-        raise InvalidParameterError("query parameter 'incident_id' must not be empty", parameter="incident_id")
+        raise InvalidParameterError(
+            f"{where} must not be empty", parameter="incident_id" if incident_id is not None else "filter"
+        )
+    if chosen_incident is not None and len(chosen_incident) > MAX_ID_CHARS:
+        raise InvalidParameterError(
+            f"{where} is longer than an id can be ({MAX_ID_CHARS} characters)",
+            parameter="incident_id" if incident_id is not None else "filter",
+        )
     if dataset is not Dataset.INCIDENTS:
         for name in INCIDENT_ONLY_FILTERS & set(chosen):
             raise InvalidParameterError(

@@ -111,7 +111,8 @@ def export_filename(
     entity: str | None = None,
 ) -> str:
     """``<resource>[-<entity>]-<start>_<end>.<ext>``, or ``<resource>[-<entity>]-<today>.<ext>`` without bounds."""
-    name = resource if not entity else f"{resource}-{_UNSAFE.sub('_', entity).strip('_')[:80]}"
+    safe = _UNSAFE.sub("_", entity or "").strip("_")[:80]
+    name = f"{resource}-{safe}" if safe else resource
     if not bounded or start is None:
         return f"{name}-{now.date().isoformat()}.{fmt.value}"
     return f"{name}-{start.date().isoformat()}_{end.date().isoformat()}.{fmt.value}"

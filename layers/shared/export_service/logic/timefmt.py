@@ -28,7 +28,8 @@ def parse_instant(value: str, parameter: str) -> datetime:
 
 def format_instant(moment: datetime) -> str:
     """UTC with millisecond precision, fixed width, so the text sorts as the time does."""
-    m = moment.astimezone(UTC)
+    # A naive value is UTC, as parse_instant reads it (astimezone would take it as the host's local time).
+    m = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     # Not strftime: "%Y" is not zero-padded before year 1000 on Linux.
     return (
         f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
