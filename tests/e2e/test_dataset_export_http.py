@@ -184,13 +184,16 @@ def test_seed_time_parameter_names(stack, http, expected_rows):
         assert response.json()["records"] == _window(rows, lo, hi), names
 
 
-def test_csv_cells_are_neutralised(stack, http, expected_rows):
-    hostile = [r for r in expected_rows["globex"]["incident-events"] if any(v[:1] in _TRIGGERS for v in r.values())]
+@pytest.mark.parametrize("dataset", ["incidents", "retrospectives"])
+def test_csv_cells_are_neutralised(stack, http, expected_rows, dataset):
+    # Incident names and retrospective summaries are where the generator puts what users typed as formulas
+    hostile = [r for r in expected_rows["globex"][dataset] if any(v[:1] in _TRIGGERS for v in r.values())]
     assert hostile, "the generator writes a few formula-like values"
-    rows = _csv_rows(_get(http, stack, GLOBEX, "incident-events").text, "incident-events")
+    rows = _csv_rows(_get(http, stack, GLOBEX, dataset).text, dataset)
     by_id = {row["id"]: row for row in rows}
     for row in hostile:
         assert by_id[row["id"]] == _spreadsheet(row)
+        assert any(value.startswith("'") for value in by_id[row["id"]].values())
 
 
 def test_a_tenant_never_sees_another_tenants_rows(stack, http, expected_rows):
