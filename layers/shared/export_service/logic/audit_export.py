@@ -98,10 +98,8 @@ def build_audit_request(
     )
 
 
-def export_audit(
-    request: AuditExportRequest, store: AuditQueryStore, limits: ExportLimits, now: datetime
-) -> ExportBody:
-    """Render the whole (bounded) result; never truncates: too many records or bytes is an error with a count."""
+def plan_audit(request: AuditExportRequest, store: AuditQueryStore) -> tuple[list[QueryPartition], datetime]:
+    """The Queries of a request, clamped to the tenant's days; and the start date that names the file."""
     # Only days that can hold records are planned: an unbounded or very wide range costs no empty Queries.
     bounds = store.bounds(request.tenant_id)
     start = request.start
@@ -114,7 +112,14 @@ def export_audit(
         if start <= end:
             parts = store.plan(request.tenant_id, start, end, request.filters)
     # The file is named after the range asked for (the tenant's first day when there was no lower bound).
-    name_start = request.start or (start if start is not None and start <= request.end else request.end)
+    return parts, request.start or (start if start is not None and start <= request.end else request.end)
+
+
+def export_audit(
+    request: AuditExportRequest, store: AuditQueryStore, limits: ExportLimits, now: datetime
+) -> ExportBody:
+    """Render the whole (bounded) result; never truncates: too many records or bytes is an error with a count."""
+    parts, name_start = plan_audit(request, store)
 
     def metadata(total: int) -> dict[str, object]:
         return {

@@ -289,10 +289,11 @@ def build_dataset_request(
     )
 
 
-def export_dataset(
-    request: DatasetExportRequest, store: DatasetQueryStore, limits: ExportLimits, now: datetime
-) -> ExportBody:
-    spec = DATASETS[request.dataset]
+def plan_dataset(
+    request: DatasetExportRequest, store: DatasetQueryStore
+) -> tuple[list[QueryPartition], datetime, str | None]:
+    """The Queries of a request clamped to the tenant's days, the start date naming the file, and the entity name
+    (the incident's number when the export is scoped to one incident)."""
     bounds = store.bounds(request.tenant_id, request.dataset)
     start = request.start
     parts: list[QueryPartition] = []
@@ -308,6 +309,14 @@ def export_dataset(
     if request.query.incident_id:
         incident = store.get_incident(request.tenant_id, request.query.incident_id)
         entity = str(incident.get("number") or request.query.incident_id) if incident else request.query.incident_id
+    return parts, name_start, entity
+
+
+def export_dataset(
+    request: DatasetExportRequest, store: DatasetQueryStore, limits: ExportLimits, now: datetime
+) -> ExportBody:
+    spec = DATASETS[request.dataset]
+    parts, name_start, entity = plan_dataset(request, store)
 
     def metadata(total: int) -> dict[str, Any]:
         applied = request.query.model_dump(exclude_defaults=True)

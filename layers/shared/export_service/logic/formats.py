@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -43,12 +44,13 @@ class RecordWriter(Protocol):
 
 
 class CsvWriter:
-    def __init__(self, out: TextIO, columns: Sequence[str], *, bom: bool = False) -> None:
+    def __init__(self, out: TextIO, columns: Sequence[str], *, bom: bool = False, header: bool = True) -> None:
         self._columns = columns
         self._csv = csv.writer(out, lineterminator="\r\n")
         if bom:
             out.write(UTF8_BOM)
-        self._csv.writerow(columns)
+        if header:
+            self._csv.writerow(columns)
 
     def write(self, record: Mapping[str, Any]) -> None:
         self.write_many((record,))
@@ -102,15 +104,30 @@ class JsonArrayWriter:
         self._first = False
 
 
-def wrap_envelope(kind: str, metadata: Mapping[str, Any], records_json: str) -> str:
-    """``{"apiVersion":"v1","kind":...,"metadata":{...},"records":[...]}`` around already-serialised records."""
+def envelope_parts(kind: str, metadata: Mapping[str, Any]) -> tuple[str, str]:
+    """The text before and after the records of ``{"apiVersion":"v1","kind":...,"metadata":{...},"records":[...]}``."""
     head = _dumps({"apiVersion": "v1", "kind": kind, "metadata": dict(metadata)})
-    return head[:-1] + ',"records":[' + records_json + "]}"
+    return head[:-1] + ',"records":[', "]}"
 
 
-def make_writer(fmt: ExportFormat, out: TextIO, columns: Sequence[str], *, bom: bool = False) -> RecordWriter:
+def wrap_envelope(kind: str, metadata: Mapping[str, Any], records_json: str) -> str:
+    """The JSON envelope around already-serialised records."""
+    head, tail = envelope_parts(kind, metadata)
+    return head + records_json + tail
+
+
+def csv_header(columns: Sequence[str], *, bom: bool = False) -> str:
+    out = io.StringIO()
+    CsvWriter(out, columns, bom=bom)
+    return out.getvalue()
+
+
+def make_writer(
+    fmt: ExportFormat, out: TextIO, columns: Sequence[str], *, bom: bool = False, header: bool = True
+) -> RecordWriter:
+    """``header=False``: the body of a part file (no CSV header or BOM; JSON records without brackets)."""
     if fmt is ExportFormat.CSV:
-        return CsvWriter(out, columns, bom=bom)
+        return CsvWriter(out, columns, bom=bom and header, header=header)
     if fmt is ExportFormat.JSONL:
         return JsonLinesWriter(out, columns)
     return JsonArrayWriter(out, columns)

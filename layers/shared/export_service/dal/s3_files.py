@@ -1,0 +1,111 @@
+"""S3 access for export files: streaming multipart uploads (bounded memory), reading in chunks, presigned links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+PART_SIZE = 8 * 1024 * 1024  # S3 needs >= 5 MiB for every part but the last
+PRESIGN_SECONDS = 300  # links expire five minutes after they are made
+
+
+class S3Upload:
+    """Write text or bytes to one S3 object; memory holds at most one part. Hashes and counts what it writes.
+
+    Writing the same bytes to the same key again (a retried worker) replaces the object: never a duplicate row."""
+
+    def __init__(self, client: Any, bucket: str, key: str, content_type: str, part_size: int = PART_SIZE) -> None:
+        self._client, self._bucket, self.key = client, bucket, key
+        self._content_type = content_type
+        self._part_size = max(part_size, 5 * 1024 * 1024)
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._upload_id: str | None = None
+        self._sha = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: str | bytes) -> None:
+        chunk = data.encode("utf-8") if isinstance(data, str) else data
+        self._sha.update(chunk)
+        self.bytes += len(chunk)
+        self._buffer += chunk
+        if len(self._buffer) >= self._part_size:
+            self._flush_part()
+
+    def _flush_part(self) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self.key, ContentType=self._content_type, ServerSideEncryption="AES256"
+            )["UploadId"]
+        number = len(self._parts) + 1
+        response = self._client.upload_part(
+            Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+        )
+        self._parts.append({"ETag": response["ETag"], "PartNumber": number})
+        self._buffer.clear()
+
+    def close(self) -> str:
+        """Finish the object; returns its SHA-256 (hex)."""
+        if self._upload_id is None:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=self.key,
+                Body=bytes(self._buffer),
+                ContentType=self._content_type,
+                ServerSideEncryption="AES256",
+            )
+        else:
+            if self._buffer:
+                self._flush_part()
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        self._buffer.clear()
+        return self._sha.hexdigest()
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self.key, UploadId=self._upload_id)
+
+
+class ExportFiles:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self.bucket = bucket
+
+    def upload(self, key: str, content_type: str) -> S3Upload:
+        return S3Upload(self._client, self.bucket, key, content_type)
+
+    def put_json(self, key: str, document: Any) -> None:
+        self._client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=json.dumps(document, separators=(",", ":")).encode(),
+            ContentType="application/json",
+            ServerSideEncryption="AES256",
+        )
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def chunks(self, key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+        body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        while chunk := body.read(size):
+            yield chunk
+
+    def presign(self, key: str, filename: str | None = None, expires: int = PRESIGN_SECONDS) -> str:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return str(self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except self._client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
