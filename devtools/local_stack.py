@@ -24,6 +24,7 @@ import boto3
 from devtools.dynamodb_local import DynamoDBLocal, wait_for_port
 from devtools.gateway import LocalApiGateway, serve
 from devtools.provision import create_buckets, create_tables, local_refs
+from devtools.sfn_local import create_state_machines, enable_state_machine_execution, run_lambda_tasks_in_process
 from devtools.template import api, functions
 
 HOST = "127.0.0.1"
@@ -89,12 +90,15 @@ class LocalStack:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only for the stack
 
         self.dynamodb.start()
+        enable_state_machine_execution()
+        run_lambda_tasks_in_process(functions(self.refs))
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
         self._moto.start()
         wait_for_port(self.moto_port)
         self._configure_environment()
         create_tables(boto3.client("dynamodb"), self.refs)
         create_buckets(boto3.client("s3"), self.refs)
+        create_state_machines(boto3.client("stepfunctions"), self.refs)
         gateway = LocalApiGateway(api(), functions(self.refs))
         self._server = serve(gateway, HOST, self.port)
         return self

@@ -16,6 +16,11 @@ def local_refs() -> dict[str, str]:
     for name in resources(template, "AWS::DynamoDB::Table"):
         refs[name] = name
         refs[f"{name}.Arn"] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"
+    for name in resources(template, "AWS::Serverless::Function"):
+        refs[name] = name
+        refs[f"{name}.Arn"] = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    for name in resources(template, "AWS::Serverless::StateMachine"):
+        refs[name] = f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
     for name in resources(template, "AWS::S3::Bucket"):
         refs[name] = LOCAL_BUCKET_PREFIX + name.lower()
         refs[f"{name}.Arn"] = f"arn:aws:s3:::{LOCAL_BUCKET_PREFIX + name.lower()}"

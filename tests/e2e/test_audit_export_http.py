@@ -158,14 +158,14 @@ def test_a_tenant_never_sees_another_tenants_records(stack, http, expected):
         assert all(r["user"].endswith("@globex.example.com") for r in records)
 
 
-def test_over_the_sync_limit_says_how_many_matched(stack, http, expected):
+def test_over_the_sync_limit_is_accepted_as_a_job(stack, http, expected):
+    # The whole job, downloaded and checked row by row, is in test_export_jobs_http.py
     response = _get(http, stack, ACME)
-    assert response.status_code == 400
+    assert response.status_code == 202
     body = response.json()
-    assert body["error"] == "EXPORT_TOO_LARGE"
-    assert body["matchedRecords"] == len(expected["acme"]) == 6000
-    assert body["limit"] == SYNC_LIMIT
-    assert "6,000" in body["message"] and "from" in body["message"]
+    assert body["kind"] == "ExportJob"
+    assert body["status"]["estimatedRecords"] == len(expected["acme"]) == 6000 > SYNC_LIMIT
+    assert response.headers["Location"] == f"/v1/exports/{body['metadata']['jobId']}"
 
 
 @pytest.mark.parametrize(

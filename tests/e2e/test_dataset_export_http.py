@@ -206,12 +206,12 @@ def test_a_tenant_never_sees_another_tenants_rows(stack, http, expected_rows):
             assert not {row["id"] for row in response.json()["records"]} & acme_ids
 
 
-def test_over_the_sync_limit_says_how_many_matched(stack, http, expected_rows):
+def test_over_the_sync_limit_is_accepted_as_a_job(stack, http, expected_rows):
     want = len(expected_rows["acme"]["incident-events"])
     assert want > SYNC_LIMIT
     response = _get(http, stack, ACME, "incident-events")
-    assert response.status_code == 400
-    assert (response.json()["error"], response.json()["matchedRecords"]) == ("EXPORT_TOO_LARGE", want)
+    assert response.status_code == 202
+    assert response.json()["status"]["estimatedRecords"] == want
 
 
 @pytest.mark.parametrize(

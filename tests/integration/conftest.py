@@ -10,7 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.provision import create_tables, local_refs
+from devtools.provision import create_buckets, create_tables, local_refs
+from devtools.sfn_local import create_state_machines
 from export_service.api.deps import reset_dependencies
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
@@ -50,6 +51,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             refs = local_refs()
             dynamodb = boto3.client("dynamodb")
             create_tables(dynamodb, refs)
+            create_buckets(boto3.client("s3"), refs)
+            # moto's default StartExecution records the execution without running it; jobs are run in test_export_jobs
+            create_state_machines(boto3.client("stepfunctions"), refs)
             audit_store = AuditStore(dynamodb, refs["AuditTable"])
             key_store = ApiKeyStore(dynamodb, refs["ApiKeysTable"])
             for tenant in TENANT_SIZES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers import authorizer_context, json_body, load_event, response_header, with_authorizer, with_query
@@ -92,24 +94,33 @@ def test_repeated_parameter_is_a_400_naming_it(stack, params):
     _error(_request(params), 400, "INVALID_PARAMETER", name)
 
 
-def test_over_the_sync_limit_is_refused_with_the_true_count(stack, monkeypatch):
+def test_over_the_sync_limit_becomes_a_job_with_the_true_count(stack, monkeypatch):
+    monkeypatch.setenv("SYNC_EXPORT_LIMIT", "50")
+    body = _accepted(_request(DAY))
+    assert body["status"]["estimatedRecords"] == 80
+    assert body["metadata"]["dataset"] == "audit"
+
+
+def test_over_the_sync_limit_counts_with_the_filters(stack, monkeypatch):
+    monkeypatch.setenv("SYNC_EXPORT_LIMIT", "10")
+    body = _accepted(_request({"from": "2026-03-01", "to": "2026-03-04", "action": "user.login"}))
+    assert body["status"]["estimatedRecords"] == 53
+
+
+def test_over_the_response_size_becomes_a_job_with_the_true_count(stack, monkeypatch):
+    monkeypatch.setenv("MAX_RESPONSE_BYTES", "1000")
+    body = _accepted(_request({**DAY, "format": "json"}))
+    assert body["status"]["estimatedRecords"] == 80
+    assert body["metadata"]["format"] == "json"
+
+
+def test_without_a_state_machine_over_the_limit_is_refused_with_the_true_count(stack, monkeypatch):
+    monkeypatch.setenv("STATE_MACHINE_ARN", "")
     monkeypatch.setenv("SYNC_EXPORT_LIMIT", "50")
     body = _error(_request(DAY), 400, "EXPORT_TOO_LARGE")
     assert body["matchedRecords"] == 80
     assert body["limit"] == 50
     assert body["message"].startswith("80 records match, more than the synchronous limit of 50.")
-
-
-def test_over_the_sync_limit_counts_with_the_filters(stack, monkeypatch):
-    monkeypatch.setenv("SYNC_EXPORT_LIMIT", "10")
-    body = _error(_request({"from": "2026-03-01", "to": "2026-03-04", "action": "user.login"}), 400, "EXPORT_TOO_LARGE")
-    assert body["matchedRecords"] == 53
-
-
-def test_over_the_response_size_is_refused_with_the_true_count(stack, monkeypatch):
-    monkeypatch.setenv("MAX_RESPONSE_BYTES", "1000")
-    body = _error(_request({**DAY, "format": "json"}), 400, "EXPORT_TOO_LARGE")
-    assert body["matchedRecords"] == 80
 
 
 def test_missing_authorizer_context_is_401(stack):
@@ -153,3 +164,16 @@ def test_extreme_but_valid_dates_are_never_a_5xx(stack, params, allowed):
     assert response["statusCode"] in allowed, response["body"]
     if response["statusCode"] == 400:
         assert json_body(response)["parameter"] in params
+
+
+def _accepted(response: dict) -> dict:
+    """A synchronous export over the limit became a job: 202, Location, the ExportJob body."""
+    assert response["statusCode"] == 202, response["body"]
+    headers = {
+        **(response.get("headers") or {}),
+        **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()},
+    }
+    body = json.loads(response["body"])
+    assert body["kind"] == "ExportJob" and body["status"]["state"] == "processing"
+    assert headers["Location"] == f"/v1/exports/{body['metadata']['jobId']}"
+    return body

@@ -13,6 +13,8 @@ class Settings(BaseModel):
     api_keys_table_name: str = Field(min_length=3)
     incidents_table_name: str = Field(min_length=3)
     export_bucket_name: str = ""
+    export_jobs_table_name: str = ""
+    state_machine_arn: str = ""
     # Largest result a synchronous export answers inline; above it the caller is told to narrow.
     sync_export_limit: int = Field(default=10_000, ge=1)
     # Lambda's response payload limit is 6 MB; this caps the body as Lambda serialises it (JSON-escaped), with
@@ -33,6 +35,8 @@ _ENV = {
     "api_keys_table_name": "API_KEYS_TABLE_NAME",
     "incidents_table_name": "INCIDENTS_TABLE_NAME",
     "export_bucket_name": "EXPORT_BUCKET_NAME",
+    "export_jobs_table_name": "EXPORT_JOBS_TABLE_NAME",
+    "state_machine_arn": "STATE_MACHINE_ARN",
     "sync_export_limit": "SYNC_EXPORT_LIMIT",
     "max_response_bytes": "MAX_RESPONSE_BYTES",
     "count_cap": "EXPORT_COUNT_CAP",

@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import boto3
+from botocore.config import Config
 
 from export_service.config import Settings, get_settings
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
+from export_service.dal.executions import StepFunctionsStarter
 from export_service.dal.incident_store import IncidentStore
+from export_service.dal.job_store import JobStore
+from export_service.dal.s3_files import ExportFiles
+from export_service.logic.job_steps import JobContext
 
 
 @dataclass
@@ -19,6 +24,18 @@ class Dependencies:
     audit_store: AuditStore
     api_key_store: ApiKeyStore
     incident_store: IncidentStore
+
+    @property
+    def audit(self) -> AuditStore:  # the SourceStores shape export jobs read from
+        return self.audit_store
+
+    @property
+    def incidents(self) -> IncidentStore:
+        return self.incident_store
+
+    def jobs(self) -> JobContext:
+        """Export jobs: built on first use, so endpoints that never start a job need no S3 or Step Functions."""
+        return _job_context()
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +50,26 @@ def get_dependencies() -> Dependencies:
     )
 
 
+@lru_cache(maxsize=1)
+def _job_context() -> JobContext:
+    deps, settings = get_dependencies(), get_settings()
+    starter = (
+        StepFunctionsStarter(boto3.client("stepfunctions"), settings.state_machine_arn)
+        if settings.state_machine_arn
+        else None
+    )
+    return JobContext(
+        stores=deps,
+        jobs=JobStore(boto3.client("dynamodb"), settings.export_jobs_table_name),
+        # SigV4 links carry their lifetime (X-Amz-Expires=300), which callers and tests can read.
+        files=ExportFiles(boto3.client("s3", config=Config(signature_version="s3v4")), settings.export_bucket_name),
+        starter=starter,
+        count_cap=settings.count_cap,
+    )
+
+
 def reset_dependencies() -> None:
     """Forget cached settings and clients (tests that change the environment)."""
+    _job_context.cache_clear()
     get_dependencies.cache_clear()
     get_settings.cache_clear()

@@ -1,0 +1,18 @@
+"""Record why a job failed (a task of the export state machine)."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from export_service.api.deps import get_dependencies
+from export_service.logic.job_steps import run_fail
+from export_service.logic.timefmt import utc_now
+from export_service.models.jobs import FailInput
+from export_service.observability import logger, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=FailInput)
+def handler(event: FailInput, context: LambdaContext) -> dict:
+    logger.append_keys(job_id=event.job_id, tenant=event.tenant)
+    return run_fail(get_dependencies().jobs(), event.tenant, event.job_id, event.error, utc_now())

@@ -1,0 +1,18 @@
+"""Plan: validate the job, split its Queries into part files, write plan.json (a task of the export state machine)."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from export_service.api.deps import get_dependencies
+from export_service.logic.job_steps import run_plan
+from export_service.logic.timefmt import utc_now
+from export_service.models.jobs import JobRef
+from export_service.observability import logger, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=JobRef)
+def handler(event: JobRef, context: LambdaContext) -> dict:
+    logger.append_keys(job_id=event.job_id, tenant=event.tenant)
+    return run_plan(get_dependencies().jobs(), event.tenant, event.job_id, utc_now())

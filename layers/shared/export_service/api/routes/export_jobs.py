@@ -1,0 +1,95 @@
+"""POST /v1/exports, GET /v1/exports/{jobId}, GET /v1/exports: asynchronous exports (one router per endpoint)."""
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, ConfigDict, Field
+
+from export_service.api.deps import get_dependencies
+from export_service.api.job_responses import accepted
+from export_service.api.query_guard import check_query_parameters, register_query_rules
+from export_service.logic.api_keys import principal_from_context, require_permission
+from export_service.logic.formats import ExportFormat
+from export_service.logic.job_steps import get_job, job_body, start_job
+from export_service.logic.timefmt import format_instant, utc_now
+from export_service.models.api_keys import Permission, Principal
+
+start_router = Router()
+get_router = Router()
+list_router = Router()
+register_query_rules("/v1/exports", set())
+register_query_rules("/v1/exports/{jobId}", set())
+JSON = "application/json"
+
+
+class StartExport(BaseModel):
+    """``{"dataset": "audit" | "incidents" | ..., "format": "csv", <the sync endpoint's parameters>...}``"""
+
+    model_config = ConfigDict(extra="allow")
+
+    dataset: str = Field(description="audit, incidents, incident-events, incident-role-assignments, ...")
+    format: ExportFormat = ExportFormat.CSV
+
+    def parameters(self) -> dict[str, Any]:
+        extra = dict(self.model_extra or {})
+        if isinstance(extra.get("filter"), dict | list):
+            extra["filter"] = json.dumps(extra["filter"])
+        if isinstance(extra.get("sort"), dict | list):
+            extra["sort"] = json.dumps(extra["sort"])
+        return extra
+
+
+def _principal(router: Router, permission: Permission) -> Principal:
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
+    check_query_parameters(event.resource, event.multi_value_query_string_parameters)
+    principal = principal_from_context(event.request_context.authorizer.get_context())
+    require_permission(principal, permission)
+    return principal
+
+
+@start_router.post(
+    "/v1/exports",
+    summary="Start an asynchronous export",
+    description="Body: dataset, format and the synchronous endpoint's parameters (validated the same way). "
+    "No row cap. Answers 202 with Location and the ExportJob.",
+    tags=["exports"],
+    responses={202: {"description": "Job started"}, 400: {"description": "Invalid body"}, 403: {"description": ""}},
+)
+def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
+    principal = _principal(start_router, Permission.EXPORTS_WRITE)
+    now = utc_now()
+    job = start_job(get_dependencies().jobs(), principal.tenant_id, body.dataset, body.format, body.parameters(), now)
+    return accepted(job, now)
+
+
+@get_router.get(
+    "/v1/exports/<jobId>",
+    summary="An export job: state, progress, and when done a download link valid for 300 s",
+    tags=["exports"],
+    responses={404: {"description": "No such job for this tenant"}, 410: {"description": "Expired (30 days)"}},
+)
+def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
+    principal = _principal(get_router, Permission.EXPORTS_READ)
+    now = utc_now()
+    ctx = get_dependencies().jobs()
+    job = get_job(ctx, principal.tenant_id, job_id, now)
+    return Response(status_code=200, content_type=JSON, body=json.dumps(job_body(job, ctx.files, now)))
+
+
+@list_router.get(
+    "/v1/exports",
+    summary="The tenant's export jobs, newest first (the last 50; expired jobs are left out)",
+    tags=["exports"],
+)
+def list_exports() -> Response[str]:
+    principal = _principal(list_router, Permission.EXPORTS_READ)
+    now = utc_now()
+    ctx = get_dependencies().jobs()
+    jobs = [job for job in ctx.jobs.list(principal.tenant_id) if job["expires_at"] > format_instant(now)]
+    body = {"apiVersion": "v1", "kind": "ExportJobList", "items": [job_body(job, None, now) for job in jobs]}
+    return Response(status_code=200, content_type=JSON, body=json.dumps(body))

@@ -1,0 +1,255 @@
+"""Asynchronous exports: validate and start a job, plan it into S3, export partitions, stitch, manifest, fail.
+
+A job's parameters are the synchronous endpoint's query parameters; they are validated by the same code, so an
+asynchronous export means exactly what the same synchronous request would have meant, without a row cap.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from export_service.dal.query import QueryPartition
+from export_service.errors import InvalidParameterError
+from export_service.logic.audit_export import AuditExportRequest, build_audit_request, plan_audit
+from export_service.logic.dataset_export import DatasetExportRequest, build_dataset_request, plan_dataset
+from export_service.logic.export_engine import export_filename
+from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
+from export_service.logic.timefmt import format_instant
+from export_service.models.audit import AUDIT_COLUMNS
+from export_service.models.incidents import DATASETS, Dataset
+
+JOB_RETENTION = timedelta(days=30)
+MAX_CHUNKS = 32  # Map items: partitions are grouped into at most this many part files
+AUDIT = "audit"
+DATASET_NAMES = (AUDIT, *(d.value for d in Dataset))
+_END_NAMES = ("to", "range_end", "to_time")
+
+
+class JobStoreLike(Protocol):
+    def create(self, tenant: str, job_id: str, job: dict[str, Any], ttl: int) -> None: ...
+
+    def get(self, tenant: str, job_id: str) -> dict[str, Any] | None: ...
+
+    def update(self, tenant: str, job_id: str, fields: dict[str, Any]) -> None: ...
+
+    def mark_partition_done(self, tenant: str, job_id: str, index: int) -> None: ...
+
+    def list(self, tenant: str, limit: int = 50) -> list[dict[str, Any]]: ...
+
+
+class FilesLike(Protocol):
+    def upload(self, key: str, content_type: str) -> Any: ...
+
+    def put_json(self, key: str, document: Any) -> None: ...
+
+    def get_json(self, key: str) -> Any: ...
+
+    def chunks(self, key: str, size: int = ...) -> Iterator[bytes]: ...
+
+    def presign(self, key: str, filename: str | None = None, expires: int = ...) -> str: ...
+
+
+class SourceStores(Protocol):
+    """The stores a job reads: ``audit`` (AuditStore) and ``incidents`` (IncidentStore)."""
+
+    @property
+    def audit(self) -> Any: ...
+
+    @property
+    def incidents(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A validated job: what to read, how to format it, and what to call the file."""
+
+    dataset: str
+    fmt: ExportFormat
+    columns: tuple[str, ...]
+    kind: str
+    request: AuditExportRequest | DatasetExportRequest
+
+
+def new_job_id(now: datetime) -> str:
+    """Sortable by creation time (jobs list newest first), unguessable."""
+    return f"exp-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+
+
+def _text(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise InvalidParameterError(f"'{name}' takes one value", parameter=name)
+        value = value[0]
+    if not isinstance(value, str | int | bool) or isinstance(value, bool):
+        raise InvalidParameterError(f"'{name}' must be a string", parameter=name)
+    return str(value)
+
+
+def _texts(params: Mapping[str, Any], name: str) -> list[str] | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+        raise InvalidParameterError(f"'{name}' must be strings", parameter=name)
+    return [str(v) for v in values]
+
+
+def _flag(params: Mapping[str, Any], name: str) -> bool:
+    value = params.get(name, False)
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "no", ""):
+        return False
+    raise InvalidParameterError(f"'{name}' must be true or false", parameter=name)
+
+
+_AUDIT_PARAMETERS = frozenset({"from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"})
+_DATASET_PARAMETERS = frozenset(
+    {"from", "to", "from_time", "to_time", "range_start", "range_end", "severities", "priorities", "statuses"}
+    | {"tags", "project_ids", "incident_id", "filter", "sort", "bom"}
+)
+
+
+def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime) -> JobSpec:
+    """Validate a job exactly as the synchronous endpoint validates the same parameters."""
+    if dataset not in DATASET_NAMES:
+        raise InvalidParameterError(
+            f"unknown dataset '{dataset}'; datasets: {', '.join(DATASET_NAMES)}",
+            parameter="dataset",
+            datasets=list(DATASET_NAMES),
+        )
+    allowed = _AUDIT_PARAMETERS if dataset == AUDIT else _DATASET_PARAMETERS
+    for name in params:
+        if name not in allowed:
+            raise InvalidParameterError(
+                f"unknown parameter '{name}' for dataset '{dataset}'; accepted: {', '.join(sorted(allowed))}",
+                parameter=name,
+            )
+    request: AuditExportRequest | DatasetExportRequest
+    if dataset == AUDIT:
+        request = build_audit_request(
+            tenant,
+            fmt=fmt,
+            start=(("from", _text(params, "from")), ("range_start", _text(params, "range_start"))),
+            end=(("to", _text(params, "to")), ("range_end", _text(params, "range_end"))),
+            filters={name: _text(params, name) for name in ("action", "user", "namespace")},
+            bom=_flag(params, "bom"),
+            now=now,
+        )
+        return JobSpec(dataset, fmt, AUDIT_COLUMNS, "AuditExport", request)
+    request = build_dataset_request(
+        tenant,
+        dataset,
+        fmt=fmt,
+        bounds={
+            name: _text(params, name) for name in ("from", "to", "from_time", "to_time", "range_start", "range_end")
+        },
+        lists={name: _texts(params, name) for name in ("severities", "priorities", "statuses", "tags", "project_ids")},
+        incident_id=_text(params, "incident_id"),
+        filter_json=_text(params, "filter"),
+        sort_json=_text(params, "sort"),
+        bom=_flag(params, "bom"),
+        now=now,
+    )
+    return JobSpec(dataset, fmt, DATASETS[Dataset(dataset)].columns, "DatasetExport", request)
+
+
+def freeze_parameters(params: Mapping[str, Any], spec: JobSpec) -> dict[str, Any]:
+    """The parameters with the end of the range fixed, so a retried step reads the same rows as the first try."""
+    frozen = dict(params)
+    if not any(frozen.get(name) for name in _END_NAMES) and '"end"' not in str(frozen.get("filter") or ""):
+        frozen["to"] = format_instant(spec.request.end)
+    return frozen
+
+
+def job_prefix(tenant: str, job_id: str) -> str:
+    return f"exports/{tenant}/{job_id}"
+
+
+def plan_parts(spec: JobSpec, stores: SourceStores) -> tuple[list[QueryPartition], datetime, str | None]:
+    if isinstance(spec.request, AuditExportRequest):
+        parts, name_start = plan_audit(spec.request, stores.audit)
+        return parts, name_start, None
+    return plan_dataset(spec.request, stores.incidents)
+
+
+def chunk(parts: Sequence[QueryPartition], most: int = MAX_CHUNKS) -> list[list[QueryPartition]]:
+    """Consecutive groups (order is kept: part files concatenate into the export's order)."""
+    if not parts:
+        return [[]]  # one empty part: the file still gets its header
+    size = -(-len(parts) // most)
+    return [list(parts[start : start + size]) for start in range(0, len(parts), size)]
+
+
+def read_pages(spec: JobSpec, stores: SourceStores, part: QueryPartition) -> Iterator[list[dict[str, str]]]:
+    if spec.dataset == AUDIT:
+        return stores.audit.read_pages(part)
+    return stores.incidents.read_pages(Dataset(spec.dataset), part)
+
+
+def export_part(spec: JobSpec, stores: SourceStores, parts: Sequence[QueryPartition], upload: Any) -> int:
+    """Write a part file's body (no header, no envelope) a page at a time; returns the row count."""
+    rows = 0
+    buffer = io.StringIO()
+    writer = make_writer(spec.fmt, buffer, spec.columns, header=False)
+    for part in parts:
+        for page in read_pages(spec, stores, part):
+            if not page:
+                continue
+            writer.write_many(page)
+            rows += len(page)
+            upload.write(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+    return rows
+
+
+def stitch(
+    spec: JobSpec,
+    files: FilesLike,
+    upload: Any,
+    part_keys: Sequence[tuple[str, int]],
+    metadata: Mapping[str, Any],
+    bom: bool,
+) -> None:
+    """One file from the part files, streamed (bounded memory): header or envelope, parts in order, tail."""
+    tail = ""
+    if spec.fmt is ExportFormat.CSV:
+        upload.write(csv_header(spec.columns, bom=bom))
+    elif spec.fmt is ExportFormat.JSON:
+        head, tail = envelope_parts(spec.kind, metadata)
+        upload.write(head)
+    first = True
+    for key, rows in part_keys:
+        if rows == 0:
+            continue
+        if spec.fmt is ExportFormat.JSON and not first:
+            upload.write(",")
+        first = False
+        for data in files.chunks(key):
+            upload.write(data)
+    upload.write(tail)
+
+
+def filename_for(spec: JobSpec, name_start: datetime, entity: str | None, now: datetime) -> str:
+    resource = AUDIT if spec.dataset == AUDIT else spec.dataset
+    return export_filename(
+        resource,
+        spec.fmt,
+        start=name_start,
+        end=spec.request.end,
+        bounded=spec.request.bounded,
+        now=now,
+        entity=entity,
+    )

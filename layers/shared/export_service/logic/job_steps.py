@@ -1,0 +1,248 @@
+"""The steps of an export job, as the API and the state machine's tasks run them. Payloads carry keys and counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from export_service.dal.query import QueryPartition
+from export_service.errors import ExportServiceError, NotFoundError
+from export_service.logic.export_engine import count_capped
+from export_service.logic.export_jobs import (
+    JOB_RETENTION,
+    FilesLike,
+    JobStoreLike,
+    SourceStores,
+    build_job_spec,
+    chunk,
+    export_part,
+    filename_for,
+    freeze_parameters,
+    job_prefix,
+    new_job_id,
+    plan_parts,
+    stitch,
+)
+from export_service.logic.formats import CONTENT_TYPES, ExportFormat
+from export_service.logic.timefmt import format_instant
+
+PRESIGN_SECONDS = 300
+
+
+class ExecutionStarter(Protocol):
+    def start(self, name: str, payload: Mapping[str, Any]) -> None: ...
+
+
+class Presigner(Protocol):
+    def presign(self, key: str, filename: str | None = None, expires: int = PRESIGN_SECONDS) -> str: ...
+
+
+@dataclass
+class JobContext:
+    stores: SourceStores
+    jobs: JobStoreLike
+    files: FilesLike
+    starter: ExecutionStarter | None = None
+    count_cap: int = 1_000_000
+
+
+class GoneError(ExportServiceError):
+    status = 410
+    code = "GONE"
+
+
+def _counter(stores: SourceStores, dataset: str) -> Any:
+    return stores.audit.count if dataset == "audit" else stores.incidents.count
+
+
+def start_job(
+    ctx: JobContext,
+    tenant: str,
+    dataset: str,
+    fmt: ExportFormat,
+    params: Mapping[str, Any],
+    now: datetime,
+    estimated: int | None = None,
+) -> dict[str, Any]:
+    """Validate, record and start a job; returns the job item. ``estimated``: a count already made by the caller."""
+    spec = build_job_spec(tenant, dataset, fmt, params, now)
+    parts, name_start, entity = plan_parts(spec, ctx.stores)
+    if estimated is None:
+        estimated = count_capped(_counter(ctx.stores, dataset), parts, ctx.count_cap)
+    job_id = new_job_id(now)
+    expires = now + JOB_RETENTION
+    job = {
+        "job_id": job_id,
+        "tenant": tenant,
+        "dataset": dataset,
+        "format": fmt.value,
+        "parameters": json.dumps(freeze_parameters(params, spec), sort_keys=True),
+        "filename": filename_for(spec, name_start, entity, now),
+        "state": "queued",
+        "estimated_records": estimated,
+        "created_at": format_instant(now),
+        "updated_at": format_instant(now),
+        "expires_at": format_instant(expires),
+    }
+    ctx.jobs.create(tenant, job_id, job, ttl=int(expires.timestamp()))
+    if ctx.starter is not None:
+        # The execution is named after the job: a duplicated start is refused by Step Functions, not run twice.
+        ctx.starter.start(job_id, {"job_id": job_id, "tenant": tenant})
+    ctx.jobs.update(tenant, job_id, {"state": "processing", "updated_at": format_instant(now)})
+    job["state"] = "processing"
+    return job
+
+
+def _load(ctx: JobContext, tenant: str, job_id: str) -> dict[str, Any]:
+    job = ctx.jobs.get(tenant, job_id)
+    if job is None:
+        raise NotFoundError(f"no export job '{job_id}'", parameter="jobId")
+    return job
+
+
+def _spec(job: Mapping[str, Any], now: datetime) -> Any:
+    return build_job_spec(
+        job["tenant"], job["dataset"], ExportFormat(job["format"]), json.loads(job["parameters"]), now
+    )
+
+
+def run_plan(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
+    job = _load(ctx, tenant, job_id)
+    parts, _, _ = plan_parts(_spec(job, now), ctx.stores)
+    chunks = chunk(parts)
+    plan_key = f"{job_prefix(tenant, job_id)}/plan.json"
+    ctx.files.put_json(plan_key, {"chunks": [[p.model_dump() for p in group] for group in chunks]})
+    ctx.jobs.update(tenant, job_id, {"partitions_total": len(chunks), "updated_at": format_instant(now)})
+    return {
+        "job_id": job_id,
+        "tenant": tenant,
+        "plan_key": plan_key,
+        "chunks": [{"job_id": job_id, "tenant": tenant, "plan_key": plan_key, "index": i} for i in range(len(chunks))],
+    }
+
+
+def run_part(ctx: JobContext, tenant: str, job_id: str, plan_key: str, index: int, now: datetime) -> dict[str, Any]:
+    job = _load(ctx, tenant, job_id)
+    spec = _spec(job, now)
+    group = [QueryPartition.model_validate(p) for p in ctx.files.get_json(plan_key)["chunks"][index]]
+    key = f"{job_prefix(tenant, job_id)}/parts/{index:05d}"
+    upload = ctx.files.upload(key, "application/octet-stream")
+    try:
+        rows = export_part(spec, ctx.stores, group, upload)
+        upload.close()
+    except BaseException:
+        upload.abort()
+        raise
+    ctx.jobs.mark_partition_done(tenant, job_id, index)
+    return {"index": index, "key": key, "rows": rows, "bytes": upload.bytes}
+
+
+def run_finish(
+    ctx: JobContext, tenant: str, job_id: str, results: Sequence[Mapping[str, Any]], now: datetime
+) -> dict[str, Any]:
+    job = _load(ctx, tenant, job_id)
+    spec = _spec(job, now)
+    ordered = sorted(results, key=lambda r: int(r["index"]))
+    total = sum(int(r["rows"]) for r in ordered)
+    params = json.loads(job["parameters"])
+    metadata = {
+        "exportedAt": format_instant(now),
+        "dataset": job["dataset"],
+        "from": format_instant(spec.request.start) if spec.request.start else None,
+        "to": format_instant(spec.request.end),
+        "totalRecords": total,
+        "format": job["format"],
+        "jobId": job_id,
+    }
+    key = f"{job_prefix(tenant, job_id)}/{job['filename']}"
+    upload = ctx.files.upload(key, CONTENT_TYPES[spec.fmt])
+    stitch(
+        spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata, bom=bool(params.get("bom"))
+    )
+    sha256 = upload.close()
+    manifest = {
+        "jobId": job_id,
+        "tenant": tenant,
+        "dataset": job["dataset"],
+        "format": job["format"],
+        "filter": params,
+        "from": metadata["from"],
+        "to": metadata["to"],
+        "files": [{"key": key, "name": job["filename"], "sha256": sha256, "bytes": upload.bytes, "rows": total}],
+        "totalRows": total,
+        "createdAt": format_instant(now),
+    }
+    manifest_key = f"{job_prefix(tenant, job_id)}/manifest.json"
+    ctx.files.put_json(manifest_key, manifest)
+    result = {"key": key, "bytes": upload.bytes, "rows": total, "sha256": sha256, "manifest_key": manifest_key}
+    ctx.jobs.update(
+        tenant,
+        job_id,
+        {"state": "succeeded", "result": result, "updated_at": format_instant(now), "finished_at": format_instant(now)},
+    )
+    return {"job_id": job_id, "rows": total, "bytes": upload.bytes, "sha256": sha256}
+
+
+def run_fail(ctx: JobContext, tenant: str, job_id: str, error: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Record why a job failed (the error's type and a short cause; never a stack trace for callers)."""
+    cause = str(error.get("Cause") or "")
+    try:
+        parsed = json.loads(cause)
+        cause = str(parsed.get("errorMessage") or parsed.get("errorType") or cause)
+    except (ValueError, AttributeError):
+        pass
+    message = f"{error.get('Error') or 'Error'}: {cause[:300]}"
+    ctx.jobs.update(tenant, job_id, {"state": "failed", "error": message, "updated_at": format_instant(now)})
+    return {"job_id": job_id, "state": "failed"}
+
+
+def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> dict[str, Any]:
+    """The ExportJob resource; when succeeded, fresh presigned links that expire in 300 s."""
+    done = len(job.get("partitions_done") or ())
+    total = int(job.get("partitions_total") or 0)
+    status: dict[str, Any] = {
+        "state": job["state"],
+        "estimatedRecords": int(job.get("estimated_records") or 0),
+        "progress": {"partitionsDone": done, "partitionsTotal": total},
+    }
+    if job["state"] == "succeeded" and files is not None:
+        result = job["result"]
+        status.update(
+            {
+                "downloadUrl": files.presign(result["key"], job["filename"]),
+                "expiresAt": format_instant(now + timedelta(seconds=PRESIGN_SECONDS)),
+                "records": int(result["rows"]),
+                "bytes": int(result["bytes"]),
+                "sha256": result["sha256"],
+                "manifestUrl": files.presign(result["manifest_key"]),
+            }
+        )
+    if job["state"] == "failed":
+        status["error"] = job.get("error", "")
+    return {
+        "apiVersion": "v1",
+        "kind": "ExportJob",
+        "metadata": {
+            "jobId": job["job_id"],
+            "dataset": job["dataset"],
+            "format": job["format"],
+            "filename": job["filename"],
+            "createdAt": job["created_at"],
+            "expiresAt": job["expires_at"],
+        },
+        "status": status,
+    }
+
+
+def get_job(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
+    job = _load(ctx, tenant, job_id)
+    if job["expires_at"] <= format_instant(now):
+        raise GoneError(
+            f"export job '{job_id}' expired at {job['expires_at']}; its files are deleted after 30 days. "
+            "Start a new export.",
+            parameter="jobId",
+        )
+    return job
