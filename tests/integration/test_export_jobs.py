@@ -1,0 +1,142 @@
+"""Export jobs through the real state machine: moto interprets the ASL file, its Lambda tasks run in-process.
+
+Faults: a part worker that crashes once (after writing its whole part) is retried, and the file still has each row
+exactly once; a worker that keeps failing ends in the Catch, and the job records why.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import pytest
+
+from devtools.lambda_runtime import rest_proxy_event
+from devtools.provision import local_refs
+from devtools.sfn_local import create_state_machines, run_lambda_tasks_in_process
+from export_service.logic import job_steps
+from export_service.models.audit import AUDIT_COLUMNS
+from tests.helpers import authorizer_context
+from tests.integration.support import call, expected, sealed, specs
+
+pytestmark = pytest.mark.integration
+
+JOB_PERMISSIONS = "AUDIT_READ,EXPORTS_READ,EXPORTS_WRITE"
+
+
+@pytest.fixture
+def executing(stack, monkeypatch):
+    """moto's ASL interpreter on, tasks in-process, the state machine created in the interpreter's backend."""
+    from moto.core.config import default_user_config  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: PLC0415
+
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
+    # Restored after the test: run_lambda_tasks_in_process replaces this function
+    monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", lambda_eval_utils._invoke_lambda_function)
+    run_lambda_tasks_in_process(specs())
+    sfn = boto3.client("stepfunctions")
+    if not any(m["name"] == "ExportStateMachine" for m in sfn.list_state_machines()["stateMachines"]):
+        create_state_machines(sfn, local_refs())
+
+
+def _post(body: dict) -> dict:
+    event = rest_proxy_event(
+        method="POST",
+        path="/v1/exports",
+        resource="/v1/exports",
+        headers={"Content-Type": ["application/json"]},
+        body=json.dumps(body),
+        authorizer=authorizer_context("acme", "ak_acme_jobs", JOB_PERMISSIONS),
+    )
+    response = call("StartExportFunction", event)
+    assert response["statusCode"] == 202, response["body"]
+    return json.loads(response["body"])
+
+
+def _status(job_id: str) -> dict:
+    event = rest_proxy_event(
+        method="GET",
+        path=f"/v1/exports/{job_id}",
+        resource="/v1/exports/{jobId}",
+        path_parameters={"jobId": job_id},
+        authorizer=authorizer_context("acme", "ak_acme_jobs", JOB_PERMISSIONS),
+    )
+    response = call("GetExportFunction", event)
+    assert response["statusCode"] == 200, response["body"]
+    return json.loads(response["body"])
+
+
+def _wait(job_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = _status(job_id)
+        if body["status"]["state"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {_status(job_id)}")
+
+
+def _file(job: dict) -> bytes:
+    path = urlsplit(job["status"]["downloadUrl"]).path  # virtual-hosted or path-style: the key starts at exports/
+    key = unquote(path[path.index("exports/") :])
+    bucket = local_refs()["ExportBucket"]
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_a_job_runs_through_the_state_machine(executing):
+    job = _wait(
+        _post({"dataset": "audit", "format": "csv", "from": "2026-03-01", "to": "2026-03-04"})["metadata"]["jobId"]
+    )
+    assert job["status"]["state"] == "succeeded", job
+    content = _file(job)
+    assert hashlib.sha256(content).hexdigest() == job["status"]["sha256"]
+    rows = list(csv.reader(io.StringIO(content.decode(), newline="")))
+    assert rows[0] == list(AUDIT_COLUMNS)
+    want = expected(sealed("acme"), datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC))
+    assert [row[0] for row in rows[1:]] == [record["id"] for record in want]
+    assert job["status"]["records"] == len(want) == 240
+
+
+def test_a_worker_that_crashes_once_is_retried_and_each_row_is_written_once(executing, monkeypatch):
+    real = job_steps.export_part
+    calls: list[int] = []
+
+    lock = threading.Lock()
+
+    def crash_once(spec, stores, parts, upload):
+        with lock:  # parts run concurrently (the Map state): number the calls as they start
+            number = len(calls)
+            calls.append(number)
+        rows = real(spec, stores, parts, upload)  # the whole part is written ...
+        if number == 0:
+            raise RuntimeError("worker lost after writing its rows")  # ... and then the worker dies
+        return rows
+
+    monkeypatch.setattr(job_steps, "export_part", crash_once)
+    job = _wait(
+        _post({"dataset": "audit", "format": "jsonl", "from": "2026-03-01", "to": "2026-03-04"})["metadata"]["jobId"]
+    )
+    assert job["status"]["state"] == "succeeded", job
+    parts = job["status"]["progress"]["partitionsTotal"]
+    assert len(calls) == parts + 1  # one retry
+    ids = [json.loads(line)["id"] + json.loads(line)["timestamp"] for line in _file(job).decode().splitlines()]
+    assert len(ids) == len(set(ids)) == 240
+
+
+def test_a_worker_that_keeps_failing_fails_the_job_with_a_reason(executing, monkeypatch):
+    def always_fail(spec, stores, parts, upload):
+        raise RuntimeError("DynamoDB is unreachable")
+
+    monkeypatch.setattr(job_steps, "export_part", always_fail)
+    job = _wait(_post({"dataset": "audit", "format": "csv", "to": "2026-03-02"})["metadata"]["jobId"], timeout=90)
+    assert job["status"]["state"] == "failed"
+    assert "DynamoDB is unreachable" in job["status"]["error"]
+    assert "Traceback" not in json.dumps(job)
+    assert "downloadUrl" not in job["status"]
