@@ -7,6 +7,7 @@ asynchronous export means exactly what the same synchronous request would have m
 from __future__ import annotations
 
 import io
+import json
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -168,9 +169,18 @@ def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping
 def freeze_parameters(params: Mapping[str, Any], spec: JobSpec) -> dict[str, Any]:
     """The parameters with the end of the range fixed, so a retried step reads the same rows as the first try."""
     frozen = dict(params)
-    if not any(frozen.get(name) for name in _END_NAMES) and '"end"' not in str(frozen.get("filter") or ""):
+    if not any(frozen.get(name) for name in _END_NAMES) and not _filter_has_end(frozen.get("filter")):
         frozen["to"] = format_instant(spec.request.end)
     return frozen
+
+
+def _filter_has_end(raw: Any) -> bool:
+    """Whether a (validated) JSON filter gives ``range.end``."""
+    if not isinstance(raw, str):
+        return False
+    document = json.loads(raw)
+    time_range = document.get("range") if isinstance(document, dict) else None
+    return isinstance(time_range, dict) and time_range.get("end") is not None
 
 
 def job_prefix(tenant: str, job_id: str) -> str:

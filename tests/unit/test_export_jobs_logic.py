@@ -1,0 +1,76 @@
+"""Export job logic without AWS: validation, frozen parameters, chunking, filenames."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from export_service.dal.query import QueryPartition
+from export_service.errors import InvalidParameterError
+from export_service.logic.export_jobs import build_job_spec, chunk, freeze_parameters, new_job_id
+from export_service.logic.formats import ExportFormat
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 3, 19, 16, 0, tzinfo=UTC)
+
+
+def _part(n: int) -> QueryPartition:
+    return QueryPartition(index=None, pk_attr="pk", pk=f"p{n}", sk_lo="a", sk_hi="b")
+
+
+def test_an_open_range_is_frozen_at_creation():
+    spec = build_job_spec("acme", "audit", ExportFormat.CSV, {"from": "2026-03-01"}, NOW)
+    assert freeze_parameters({"from": "2026-03-01"}, spec) == {"from": "2026-03-01", "to": "2026-03-19T16:00:00.000Z"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "2026-03-10"},
+        {"range_end": "2026-03-10"},
+        {"to_time": "2026-03-10"},
+        {"filter": json.dumps({"range": {"end": "2026-03-10T00:00:00Z"}})},
+    ],
+)
+def test_a_given_end_is_kept(params):
+    spec = build_job_spec("acme", "incidents", ExportFormat.CSV, params, NOW)
+    assert freeze_parameters(params, spec) == params
+
+
+def test_a_tag_named_end_does_not_count_as_a_range_end():
+    params = {"filter": json.dumps({"tags": ["end"]})}
+    spec = build_job_spec("acme", "incidents", ExportFormat.CSV, params, NOW)
+    assert freeze_parameters(params, spec)["to"] == "2026-03-19T16:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("dataset", "params", "parameter"),
+    [
+        ("nope", {}, "dataset"),
+        ("audit", {"severities": "HIGH"}, "severities"),
+        ("audit", {"from": ["a", "b"]}, "from"),
+        ("audit", {"bom": "maybe"}, "bom"),
+        ("incidents", {"project_ids": [True]}, "project_ids"),
+        ("incidents", {"sort": json.dumps({"field": "name"})}, "sort"),
+    ],
+)
+def test_job_parameters_are_validated_like_the_sync_endpoint(dataset, params, parameter):
+    with pytest.raises(InvalidParameterError) as caught:
+        build_job_spec("acme", dataset, ExportFormat.CSV, params, NOW)
+    assert caught.value.parameter == parameter
+
+
+@pytest.mark.parametrize(("count", "files"), [(0, 1), (1, 1), (31, 31), (32, 32), (33, 17), (1000, 32)])
+def test_chunks_keep_order_and_stay_few(count, files):
+    parts = [_part(n) for n in range(count)]
+    groups = chunk(parts)
+    assert len(groups) == files
+    assert [p for group in groups for p in group] == parts
+
+
+def test_job_ids_sort_by_creation_and_differ():
+    first, second = new_job_id(NOW), new_job_id(NOW)
+    assert first.startswith("exp-20260319T160000-") and first != second
+    assert new_job_id(datetime(2026, 3, 20, tzinfo=UTC)) > first
