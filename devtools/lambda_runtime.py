@@ -100,7 +100,7 @@ def rest_proxy_event(
             "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-            "path": f"/{stage}{path}",
+            "path": path,  # the local gateway serves without a stage prefix (as a custom domain does)
             "accountId": "123456789012",
             "protocol": "HTTP/1.1",
             "stage": stage,

@@ -137,6 +137,9 @@ def test_a_worker_that_keeps_failing_fails_the_job_with_a_reason(executing, monk
     monkeypatch.setattr(job_steps, "export_part", always_fail)
     job = _wait(_post({"dataset": "audit", "format": "csv", "to": "2026-03-02"})["metadata"]["jobId"], timeout=90)
     assert job["status"]["state"] == "failed"
-    assert "DynamoDB is unreachable" in job["status"]["error"]
+    # The caller learns that it failed and how to follow up, not the internal error text
+    assert job["status"]["error"].startswith("the export failed (RuntimeError)")
+    assert job["metadata"]["jobId"] in job["status"]["error"]
+    assert "unreachable" not in job["status"]["error"]
     assert "Traceback" not in json.dumps(job)
     assert "downloadUrl" not in job["status"]

@@ -74,3 +74,29 @@ def test_job_ids_sort_by_creation_and_differ():
     first, second = new_job_id(NOW), new_job_id(NOW)
     assert first.startswith("exp-20260319T160000-") and first != second
     assert new_job_id(datetime(2026, 3, 20, tzinfo=UTC)) > first
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"), [("false", False), ("0", False), ("off", False), ("true", True), ("on", True)]
+)
+def test_bom_is_parsed_like_the_sync_endpoint(raw, want):
+    assert build_job_spec("acme", "audit", ExportFormat.CSV, {"bom": raw}, NOW).request.bom is want
+
+
+def test_an_audit_filter_value_cannot_outgrow_a_dynamodb_key():
+    with pytest.raises(InvalidParameterError) as caught:
+        build_job_spec("acme", "audit", ExportFormat.CSV, {"user": "u" * 257}, NOW)
+    assert caught.value.parameter == "user"
+
+
+@pytest.mark.parametrize("job_id", ["x", "exp-" + "9" * 2000, "../../other-tenant", "exp-20260319T160000-ZZZZZZZZZZZZ"])
+def test_a_malformed_job_id_is_not_found_without_touching_the_store(job_id):
+    from export_service.errors import NotFoundError  # noqa: PLC0415
+    from export_service.logic.job_steps import JobContext, get_job  # noqa: PLC0415
+
+    class NoStore:
+        def get(self, tenant, job_id):
+            raise AssertionError("the store must not be asked")
+
+    with pytest.raises(NotFoundError):
+        get_job(JobContext(stores=None, jobs=NoStore(), files=None), "acme", job_id, NOW)  # type: ignore[arg-type]

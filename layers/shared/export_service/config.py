@@ -20,8 +20,9 @@ class Settings(BaseModel):
     # Lambda's response payload limit is 6 MB; this caps the body as Lambda serialises it (JSON-escaped), with
     # headroom for the rest of the proxy response.
     max_response_bytes: int = Field(default=5_000_000, ge=1_000)
-    # Matching records are counted up to this many when a request is too large.
-    count_cap: int = Field(default=1_000_000, ge=1)
+    # Matching records are counted up to this many ("at least N" beyond) when a request is too large: counting is
+    # a read too, and the answer must come well within API Gateway's 29 s.
+    count_cap: int = Field(default=100_000, ge=1)
     # Partitions read ahead (on threads) while the current page is formatted; 1 reads sequentially.
     read_prefetch: int = Field(default=2, ge=1, le=16)
 

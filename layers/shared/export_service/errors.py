@@ -52,3 +52,8 @@ class ForbiddenError(ExportServiceError):
 class NotFoundError(ExportServiceError):
     status = 404
     code = "NOT_FOUND"
+
+
+class NotConfiguredError(ExportServiceError):
+    status = 503
+    code = "NOT_CONFIGURED"

@@ -28,6 +28,7 @@ from export_service.models.audit import AUDIT_COLUMNS
 __all__ = ["ExportBody", "ExportLimits", "build_audit_request", "export_audit", "lambda_payload_size"]
 
 AUDIT_FILTERS = ("action", "user", "namespace")
+MAX_FILTER_CHARS = 256  # keeps every index key far below DynamoDB's 2,048-byte partition key limit
 _NARROW = "'from'/'to' or add filters (action, user, namespace)"
 
 
@@ -87,6 +88,11 @@ def build_audit_request(
             f"'{start_name}' ({format_instant(start_at)}) is after '{end_name}' ({format_instant(end_at)})",
             parameter=start_name,
         )
+    for name, value in filters.items():
+        if value is not None and len(value) > MAX_FILTER_CHARS:
+            raise InvalidParameterError(
+                f"query parameter '{name}' is longer than {MAX_FILTER_CHARS} characters", parameter=name
+            )
     return AuditExportRequest(
         tenant_id=tenant_id,
         fmt=fmt,

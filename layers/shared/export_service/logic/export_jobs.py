@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
+
 from export_service.dal.query import QueryPartition
 from export_service.errors import InvalidParameterError
 from export_service.logic.audit_export import AuditExportRequest, build_audit_request, plan_audit
@@ -105,16 +107,14 @@ def _texts(params: Mapping[str, Any], name: str) -> list[str] | None:
 
 
 def _flag(params: Mapping[str, Any], name: str) -> bool:
-    value = params.get(name, False)
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "1", "yes"):
-        return True
-    if str(value).lower() in ("false", "0", "no", ""):
-        return False
-    raise InvalidParameterError(f"'{name}' must be true or false", parameter=name)
+    # pydantic's boolean parsing, as the synchronous endpoint's query validation uses (true/false, 1/0, on/off ...)
+    try:
+        return bool(_BOOL.validate_python(params.get(name, False)))
+    except ValidationError:
+        raise InvalidParameterError(f"'{name}' must be true or false", parameter=name) from None
 
 
+_BOOL = TypeAdapter(bool)
 _AUDIT_PARAMETERS = frozenset({"from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"})
 _DATASET_PARAMETERS = frozenset(
     {"from", "to", "from_time", "to_time", "range_start", "range_end", "severities", "priorities", "statuses"}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from export_service.dal.query import QueryPartition
-from export_service.errors import ExportServiceError, NotFoundError
+from export_service.dal.s3_files import PRESIGN_SECONDS
+from export_service.errors import ExportServiceError, NotConfiguredError, NotFoundError
+from export_service.logic.dataset_export import DatasetExportRequest
 from export_service.logic.export_engine import count_capped
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
@@ -28,8 +31,7 @@ from export_service.logic.export_jobs import (
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
 from export_service.logic.timefmt import format_instant
-
-PRESIGN_SECONDS = 300
+from export_service.models.incidents import DATASETS
 
 
 class ExecutionStarter(Protocol):
@@ -46,7 +48,11 @@ class JobContext:
     jobs: JobStoreLike
     files: FilesLike
     starter: ExecutionStarter | None = None
-    count_cap: int = 1_000_000
+    count_cap: int = 100_000
+
+
+_CALLER_ERRORS = {"InvalidParameterError", "InvalidRangeError", "UnknownParameterError", "NotFoundError"}
+JOB_ID = re.compile(r"^exp-[0-9]{8}T[0-9]{6}-[0-9a-f]{12}$")
 
 
 class GoneError(ExportServiceError):
@@ -81,18 +87,22 @@ def start_job(
         "format": fmt.value,
         "parameters": json.dumps(freeze_parameters(params, spec), sort_keys=True),
         "filename": filename_for(spec, name_start, entity, now),
-        "state": "queued",
+        "state": "processing",
         "estimated_records": estimated,
         "created_at": format_instant(now),
         "updated_at": format_instant(now),
         "expires_at": format_instant(expires),
     }
+    if ctx.starter is None:
+        raise NotConfiguredError("asynchronous exports are not configured in this deployment (no state machine)")
+    # Recorded as processing before the execution starts, so no step can ever be overwritten by this call.
     ctx.jobs.create(tenant, job_id, job, ttl=int(expires.timestamp()))
-    if ctx.starter is not None:
+    try:
         # The execution is named after the job: a duplicated start is refused by Step Functions, not run twice.
         ctx.starter.start(job_id, {"job_id": job_id, "tenant": tenant})
-    ctx.jobs.update(tenant, job_id, {"state": "processing", "updated_at": format_instant(now)})
-    job["state"] = "processing"
+    except Exception:
+        ctx.jobs.update(tenant, job_id, {"state": "failed", "error": "the export could not be started; try again"})
+        raise
     return job
 
 
@@ -148,15 +158,26 @@ def run_finish(
     ordered = sorted(results, key=lambda r: int(r["index"]))
     total = sum(int(r["rows"]) for r in ordered)
     params = json.loads(job["parameters"])
-    metadata = {
-        "exportedAt": format_instant(now),
-        "dataset": job["dataset"],
-        "from": format_instant(spec.request.start) if spec.request.start else None,
-        "to": format_instant(spec.request.end),
-        "totalRecords": total,
-        "format": job["format"],
-        "jobId": job_id,
-    }
+    metadata: dict[str, Any] = {"exportedAt": format_instant(now)}
+    if isinstance(spec.request, DatasetExportRequest):  # the same metadata as the synchronous envelope, plus jobId
+        metadata.update(
+            {
+                "dataset": job["dataset"],
+                "source": DATASETS[spec.request.dataset].source,
+                "from": format_instant(spec.request.start) if spec.request.start else None,
+                "to": format_instant(spec.request.end),
+                "filter": spec.request.query.model_dump(exclude_defaults=True),
+                "sort": {"field": "created_at", "direction": "desc" if spec.request.descending else "asc"},
+            }
+        )
+    else:
+        metadata.update(
+            {
+                "from": format_instant(spec.request.start) if spec.request.start else None,
+                "to": format_instant(spec.request.end),
+            }
+        )
+    metadata.update({"totalRecords": total, "format": job["format"], "jobId": job_id})
     key = f"{job_prefix(tenant, job_id)}/{job['filename']}"
     upload = ctx.files.upload(key, CONTENT_TYPES[spec.fmt])
     stitch(
@@ -188,13 +209,17 @@ def run_finish(
 
 def run_fail(ctx: JobContext, tenant: str, job_id: str, error: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """Record why a job failed (the error's type and a short cause; never a stack trace for callers)."""
-    cause = str(error.get("Cause") or "")
+    # Only our own errors' messages are for callers; anything else (AWS errors can name roles and accounts) is
+    # logged by the task that failed and reported here without its text.
     try:
-        parsed = json.loads(cause)
-        cause = str(parsed.get("errorMessage") or parsed.get("errorType") or cause)
-    except (ValueError, AttributeError):
-        pass
-    message = f"{error.get('Error') or 'Error'}: {cause[:300]}"
+        cause = json.loads(str(error.get("Cause") or "{}"))
+    except ValueError:
+        cause = {}
+    error_type = str(cause.get("errorType") or error.get("Error") or "Error") if isinstance(cause, dict) else "Error"
+    if error_type in _CALLER_ERRORS and isinstance(cause, dict):
+        message = str(cause.get("errorMessage", ""))[:300]
+    else:
+        message = f"the export failed ({error_type}); start it again, or contact support with job id {job_id}"
     ctx.jobs.update(tenant, job_id, {"state": "failed", "error": message, "updated_at": format_instant(now)})
     return {"job_id": job_id, "state": "failed"}
 
@@ -238,6 +263,8 @@ def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> 
 
 
 def get_job(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
+    if not JOB_ID.match(job_id):  # also keeps absurd ids out of DynamoDB keys
+        raise NotFoundError(f"no export job '{job_id[:80]}'", parameter="jobId")
     job = _load(ctx, tenant, job_id)
     if job["expires_at"] <= format_instant(now):
         raise GoneError(

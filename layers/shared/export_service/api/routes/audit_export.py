@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from export_service.api.deps import get_dependencies
-from export_service.api.job_responses import accepted, parameters_from_query
+from export_service.api.job_responses import accepted, base_path, parameters_from_query
 from export_service.api.query_guard import check_query_parameters, register_query_rules
 from export_service.errors import ExportTooLargeError
 from export_service.logic.api_keys import principal_from_context, require_permission
@@ -34,12 +34,13 @@ _ISO = "ISO 8601 date-time, e.g. 2026-03-01T00:00:00Z (no offset means UTC)"
     description=(
         "Audit records of the caller's tenant in time order (timestamp, then id), as CSV with seed 001's columns, "
         "the AuditExport JSON envelope, or JSON Lines. Both bounds are inclusive. Results over the synchronous "
-        "limit (10,000 records by default) are never truncated: the call answers 400 EXPORT_TOO_LARGE with the "
-        "number of matching records."
+        "limit (10,000 records by default) or the Lambda response size are never truncated: the call answers "
+        "202 Accepted with a Location header and an ExportJob that produces the same export asynchronously."
     ),
     tags=["audit"],
     responses={
         200: {"description": "The export file", "content": {"text/csv": {}, "application/json": {}}},
+        202: {"description": "Too large to answer inline: an ExportJob was started (poll its Location)"},
         400: {"description": "Invalid parameter, reversed range, or result too large"},
         401: {"description": "Missing, invalid or revoked API key"},
         403: {"description": "The key lacks AUDIT_READ"},
@@ -86,7 +87,7 @@ def get_audit_export(
         estimated = int(too_large.details.get("matchedRecords", 0))
         job = start_job(deps.jobs(), principal.tenant_id, "audit", format, parameters, now, estimated=estimated)
         logger.info("sync export handed to a job", tenant=principal.tenant_id, job_id=job["job_id"])
-        return accepted(job, now)
+        return accepted(job, now, base_path(event.request_context.path, event.path))
     logger.info("audit export served", tenant=principal.tenant_id, records=result.records, format=format.value)
     metrics.add_metric(name="AuditRecordsExported", unit="Count", value=result.records)
     return Response(

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from export_service.api.deps import get_dependencies
-from export_service.api.job_responses import accepted, parameters_from_query
+from export_service.api.job_responses import accepted, base_path, parameters_from_query
 from export_service.api.query_guard import check_query_parameters, register_query_rules
 from export_service.errors import ExportTooLargeError
 from export_service.logic.api_keys import principal_from_context, require_permission
@@ -45,11 +45,12 @@ _LIST = "comma-separated or repeated; incidents dataset only"
         "event_details_schema, tags and questions JSON-encoded strings. Rows are filtered by created_at. "
         f"Sortable fields (the only ones that can be ordered without loading the result into memory): "
         f"{', '.join(SORTABLE_FIELDS)}, asc or desc; other sort fields are rejected with 400. Results over the "
-        "synchronous limit are never truncated: 400 EXPORT_TOO_LARGE with the number of matching rows."
+        "synchronous limit are never truncated: 202 Accepted with a Location header and an ExportJob."
     ),
     tags=["incidents"],
     responses={
         200: {"description": "The export file", "content": {"text/csv": {}, "application/json": {}}},
+        202: {"description": "Too large to answer inline: an ExportJob was started (poll its Location)"},
         400: {"description": "Invalid parameter, filter or sort; reversed range; result too large"},
         401: {"description": "Missing, invalid or revoked API key"},
         403: {"description": "The key lacks INCIDENTS_READ"},
@@ -131,7 +132,7 @@ def get_dataset_export(
             deps.jobs(), principal.tenant_id, request.dataset.value, format, parameters, now, estimated=estimated
         )
         logger.info("sync export handed to a job", tenant=principal.tenant_id, job_id=job["job_id"])
-        return accepted(job, now)
+        return accepted(job, now, base_path(event.request_context.path, event.path))
     logger.info(
         "dataset export served", tenant=principal.tenant_id, dataset=request.dataset.value, records=result.records
     )

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ConfigDict, Field
 
 from export_service.api.deps import get_dependencies
-from export_service.api.job_responses import accepted
+from export_service.api.job_responses import accepted, base_path
 from export_service.api.query_guard import check_query_parameters, register_query_rules
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.logic.formats import ExportFormat
@@ -58,20 +58,33 @@ def _principal(router: Router, permission: Permission) -> Principal:
     description="Body: dataset, format and the synchronous endpoint's parameters (validated the same way). "
     "No row cap. Answers 202 with Location and the ExportJob.",
     tags=["exports"],
-    responses={202: {"description": "Job started"}, 400: {"description": "Invalid body"}, 403: {"description": ""}},
+    responses={
+        202: {"description": "Job started: Location and the ExportJob"},
+        400: {"description": "Invalid body: unknown dataset, format or parameter (named in the error)"},
+        401: {"description": "Missing, invalid or revoked API key"},
+        403: {"description": "The key lacks EXPORTS_WRITE"},
+    },
 )
 def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
     principal = _principal(start_router, Permission.EXPORTS_WRITE)
+    event = start_router.current_event
+    assert isinstance(event, APIGatewayProxyEvent)
     now = utc_now()
     job = start_job(get_dependencies().jobs(), principal.tenant_id, body.dataset, body.format, body.parameters(), now)
-    return accepted(job, now)
+    return accepted(job, now, base_path(event.request_context.path, event.path))
 
 
 @get_router.get(
     "/v1/exports/<jobId>",
     summary="An export job: state, progress, and when done a download link valid for 300 s",
     tags=["exports"],
-    responses={404: {"description": "No such job for this tenant"}, 410: {"description": "Expired (30 days)"}},
+    responses={
+        200: {"description": "The ExportJob; when succeeded, downloadUrl and manifestUrl presigned for 300 s"},
+        401: {"description": "Missing, invalid or revoked API key"},
+        403: {"description": "The key lacks EXPORTS_READ"},
+        404: {"description": "No such job for this tenant"},
+        410: {"description": "Expired (30 days)"},
+    },
 )
 def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
     principal = _principal(get_router, Permission.EXPORTS_READ)
@@ -85,6 +98,11 @@ def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
     "/v1/exports",
     summary="The tenant's export jobs, newest first (the last 50; expired jobs are left out)",
     tags=["exports"],
+    responses={
+        200: {"description": "ExportJobList"},
+        401: {"description": "Missing, invalid or revoked API key"},
+        403: {"description": "The key lacks EXPORTS_READ"},
+    },
 )
 def list_exports() -> Response[str]:
     principal = _principal(list_router, Permission.EXPORTS_READ)
