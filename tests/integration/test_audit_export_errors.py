@@ -182,3 +182,13 @@ def _accepted(response: dict) -> dict:
     stage = response_stage_prefix
     assert headers["Location"] == f"{stage}/v1/exports/{body['metadata']['jobId']}"
     return body
+
+
+@pytest.mark.parametrize("params", [{"format": "xml"}, {"bom": "maybe"}, {"from": ["a", "b"]}, {"nope": "1"}])
+def test_a_key_without_audit_read_is_403_even_with_bad_input(stack, params):
+    context = {"tenantId": "acme", "keyId": "ak_acme_incidents", "permissions": "INCIDENTS_READ", "principalId": "x"}
+    _error(_request(params, context), 403, "FORBIDDEN")
+
+
+def test_no_authorizer_context_is_401_even_with_bad_input(stack):
+    _error(_request({"format": "xml"}, None, keep_authorizer=False), 401, "UNAUTHORIZED")

@@ -9,8 +9,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from export_service.api.query_guard import check_query_parameters
+from export_service.api.query_guard import check_query_parameters, route_permission
 from export_service.errors import ExportServiceError
+from export_service.logic.api_keys import principal_from_context, require_permission
+from export_service.models.api_keys import Permission
 from export_service.observability import logger
 
 JSON = "application/json"
@@ -35,6 +37,11 @@ def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
     def _validation_error(exc: RequestValidationError) -> Response:
         event = app.current_event
         try:
+            # Who may call comes before what was sent: no key or permission is 401/403 even with bad input.
+            permission = route_permission(event.resource)
+            if permission is not None:
+                context = event.request_context.authorizer.get_context()  # type: ignore[attr-defined]
+                require_permission(principal_from_context(context), Permission(permission))
             check_query_parameters(event.resource, event.multi_value_query_string_parameters)
         except ExportServiceError as guard_error:
             return _domain_error(guard_error)

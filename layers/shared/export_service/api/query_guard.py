@@ -17,13 +17,16 @@ from export_service.errors import InvalidParameterError, UnknownParameterError
 class QueryRules:
     allowed: frozenset[str]
     repeatable: frozenset[str] = frozenset()
+    permission: str | None = None  # checked before parameters: a key without it gets 403, whatever it sends
 
 
 _RULES: dict[str, QueryRules] = {}
 
 
-def register_query_rules(resource: str, allowed: Collection[str], repeatable: Collection[str] = ()) -> QueryRules:
-    rules = QueryRules(frozenset(allowed), frozenset(repeatable))
+def register_query_rules(
+    resource: str, allowed: Collection[str], repeatable: Collection[str] = (), permission: str | None = None
+) -> QueryRules:
+    rules = QueryRules(frozenset(allowed), frozenset(repeatable), permission)
     _RULES[resource] = rules
     return rules
 
@@ -39,3 +42,8 @@ def check_query_parameters(resource: str, multi_value: Mapping[str, Sequence[str
             )
         if len(values) > 1 and name not in rules.repeatable:
             raise InvalidParameterError(f"query parameter '{name}' was given {len(values)} times", parameter=name)
+
+
+def route_permission(resource: str) -> str | None:
+    rules = _RULES.get(resource)
+    return rules.permission if rules else None

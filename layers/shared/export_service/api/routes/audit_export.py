@@ -23,7 +23,9 @@ router = Router()
 
 PATH = "/v1/audit/export"
 QUERY_RULES = register_query_rules(
-    PATH, {"format", "from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"}
+    PATH,
+    {"format", "from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"},
+    permission=Permission.AUDIT_READ.value,
 )
 _ISO = "ISO 8601 date-time, e.g. 2026-03-01T00:00:00Z (no offset means UTC)"
 
@@ -59,9 +61,9 @@ def get_audit_export(
 ) -> Response[str]:
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
-    check_query_parameters(PATH, event.multi_value_query_string_parameters)
     principal = principal_from_context(event.request_context.authorizer.get_context())
     require_permission(principal, Permission.AUDIT_READ)
+    check_query_parameters(PATH, event.multi_value_query_string_parameters)
     deps = get_dependencies()
     now = utc_now()
     request = build_audit_request(

@@ -30,6 +30,7 @@ QUERY_RULES = register_query_rules(
     {"format", "from", "to", "from_time", "to_time", "range_start", "range_end", "incident_id", "filter", "sort", "bom"}
     | set(_LISTS),
     repeatable=_LISTS,
+    permission=Permission.INCIDENTS_READ.value,
 )
 _ISO = "ISO 8601 date-time, e.g. 2026-03-01T00:00:00Z (no offset means UTC); bounds are inclusive"
 _LIST = "comma-separated or repeated; incidents dataset only"
@@ -86,9 +87,9 @@ def get_dataset_export(
 ) -> Response[str]:
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
-    check_query_parameters(RESOURCE, event.multi_value_query_string_parameters)
     principal = principal_from_context(event.request_context.authorizer.get_context())
     require_permission(principal, Permission.INCIDENTS_READ)
+    check_query_parameters(RESOURCE, event.multi_value_query_string_parameters)
     deps = get_dependencies()
     now = utc_now()
     request = build_dataset_request(

@@ -21,8 +21,9 @@ from export_service.models.api_keys import Permission, Principal
 start_router = Router()
 get_router = Router()
 list_router = Router()
+# POST and GET share /v1/exports: the route code checks the method's own permission
 register_query_rules("/v1/exports", set())
-register_query_rules("/v1/exports/{jobId}", set())
+register_query_rules("/v1/exports/{jobId}", set(), permission=Permission.EXPORTS_READ.value)
 JSON = "application/json"
 
 
@@ -46,9 +47,9 @@ class StartExport(BaseModel):
 def _principal(router: Router, permission: Permission) -> Principal:
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
-    check_query_parameters(event.resource, event.multi_value_query_string_parameters)
     principal = principal_from_context(event.request_context.authorizer.get_context())
     require_permission(principal, permission)
+    check_query_parameters(event.resource, event.multi_value_query_string_parameters)
     return principal
 
 
