@@ -1,13 +1,14 @@
 """HTTP shapes of export jobs shared by the job routes and the synchronous routes that hand over to a job."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
 from export_service.logic.job_steps import job_body
+from export_service.observability import logger, metrics
 
 
 def accepted(job: Mapping[str, Any], now: datetime, base_path: str = "") -> Response[str]:
@@ -33,3 +34,49 @@ def parameters_from_query(multi: Mapping[str, Sequence[str]] | None, repeatable:
         for name, values in (multi or {}).items()
         if name != "format"
     }
+
+
+def export_limits(settings: Any) -> Any:
+    """The synchronous limits from validated settings."""
+    from export_service.logic.export_engine import ExportLimits  # noqa: PLC0415
+
+    return ExportLimits(
+        settings.sync_export_limit, settings.max_response_bytes, settings.count_cap, settings.read_prefetch
+    )
+
+
+def file_or_job(
+    run: Callable[[], Any],
+    *,
+    event: Any,
+    tenant: str,
+    dataset: str,
+    fmt: Any,
+    now: datetime,
+    repeatable: Sequence[str] = (),
+) -> Response[str]:
+    """Serve the export inline (200 with the file), or, when it is too large, start the same request as an
+    asynchronous export and answer 202 + Location (400 EXPORT_TOO_LARGE where no state machine is configured)."""
+    from export_service.api.deps import get_dependencies  # noqa: PLC0415
+    from export_service.errors import ExportTooLargeError  # noqa: PLC0415
+    from export_service.logic.job_steps import start_job  # noqa: PLC0415
+
+    deps = get_dependencies()
+    try:
+        result = run()
+    except ExportTooLargeError as too_large:
+        if not deps.settings.state_machine_arn:
+            raise
+        parameters = parameters_from_query(event.multi_value_query_string_parameters, repeatable)
+        estimated = int(too_large.details.get("matchedRecords", 0))
+        job = start_job(deps.jobs(), tenant, dataset, fmt, parameters, now, estimated=estimated)
+        logger.info("sync export handed to a job", tenant=tenant, dataset=dataset, job_id=job["job_id"])
+        return accepted(job, now, base_path(event.request_context.path, event.path))
+    logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=str(fmt))
+    metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
+    return Response(
+        status_code=200,
+        content_type=result.content_type,
+        body=result.body,
+        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+    )

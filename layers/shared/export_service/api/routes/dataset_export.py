@@ -8,18 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from export_service.api.deps import get_dependencies
-from export_service.api.job_responses import accepted, base_path, parameters_from_query
+from export_service.api.job_responses import export_limits, file_or_job
 from export_service.api.query_guard import check_query_parameters, register_query_rules
-from export_service.errors import ExportTooLargeError
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.logic.dataset_export import SORTABLE_FIELDS, build_dataset_request, export_dataset
-from export_service.logic.export_engine import ExportLimits
 from export_service.logic.formats import ExportFormat
-from export_service.logic.job_steps import start_job
 from export_service.logic.timefmt import utc_now
 from export_service.models.api_keys import Permission
 from export_service.models.incidents import DATASETS, Dataset
-from export_service.observability import logger, metrics
 
 router = Router()
 
@@ -117,30 +113,13 @@ def get_dataset_export(
         bom=bom,
         now=now,
     )
-    settings = deps.settings
-    limits = ExportLimits(
-        settings.sync_export_limit, settings.max_response_bytes, settings.count_cap, settings.read_prefetch
-    )
-    try:
-        result = export_dataset(request, deps.incident_store, limits, now)
-    except ExportTooLargeError as too_large:
-        if not settings.state_machine_arn:
-            raise
-        # Too large to answer inline: the same request becomes an asynchronous export (202 + Location).
-        parameters = parameters_from_query(event.multi_value_query_string_parameters, _LISTS)
-        estimated = int(too_large.details.get("matchedRecords", 0))
-        job = start_job(
-            deps.jobs(), principal.tenant_id, request.dataset.value, format, parameters, now, estimated=estimated
-        )
-        logger.info("sync export handed to a job", tenant=principal.tenant_id, job_id=job["job_id"])
-        return accepted(job, now, base_path(event.request_context.path, event.path))
-    logger.info(
-        "dataset export served", tenant=principal.tenant_id, dataset=request.dataset.value, records=result.records
-    )
-    metrics.add_metric(name="DatasetRowsExported", unit="Count", value=result.records)
-    return Response(
-        status_code=200,
-        content_type=result.content_type,
-        body=result.body,
-        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+    limits = export_limits(deps.settings)
+    return file_or_job(
+        lambda: export_dataset(request, deps.incident_store, limits, now),
+        event=event,
+        tenant=principal.tenant_id,
+        dataset=request.dataset.value,
+        fmt=format,
+        now=now,
+        repeatable=_LISTS,
     )
