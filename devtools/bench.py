@@ -96,8 +96,8 @@ from export_service.dal.job_store import JobStore
 from export_service.dal.s3_files import PART_SIZE
 from export_service.logic.audit_records import write_audit_records
 from export_service.logic.export_jobs import MAX_CHUNKS
-from export_service.logic.timefmt import format_instant
 from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
+from export_service.timefmt import format_instant
 
 FUNCTION = "AuditExportFunction"
 ROUTE = "/v1/audit/export"

@@ -26,7 +26,6 @@ from typing import Any
 
 from devtools.generate import DEFAULT_SEED, DEMO_DAYS, demo_window
 from export_service.logic.incident_records import IncidentBundle
-from export_service.logic.timefmt import format_instant
 from export_service.models.incidents import (
     MILESTONES,
     PRIORITIES,
@@ -38,6 +37,7 @@ from export_service.models.incidents import (
     IncidentRoleAssignment,
     Retrospective,
 )
+from export_service.timefmt import format_instant
 
 # tenant -> incidents at scale 1 (different sizes, so cross-tenant mistakes show up in counts)
 DEMO_INCIDENTS: dict[str, int] = {"acme": 400, "globex": 250, "initech": 120}

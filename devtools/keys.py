@@ -19,8 +19,8 @@ import boto3
 
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.logic.api_keys import mint_api_key
-from export_service.logic.timefmt import format_instant, utc_now
 from export_service.models.api_keys import Permission
+from export_service.timefmt import format_instant, utc_now
 
 
 def _store(args: argparse.Namespace) -> ApiKeyStore:

@@ -5,9 +5,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from export_service.api.deps import get_dependencies
 from export_service.logic.job_steps import run_part
-from export_service.logic.timefmt import utc_now
 from export_service.models.jobs import PartInput
 from export_service.observability import logger, tracer
+from export_service.timefmt import utc_now
 
 
 @logger.inject_lambda_context

@@ -9,8 +9,8 @@ import pytest
 
 from devtools.generate import audit_records
 from export_service.logic.audit_records import seal_audit_record, write_audit_records
-from export_service.logic.timefmt import utc_now
 from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
+from export_service.timefmt import utc_now
 from tests.helpers import (
     CSV_HEADER,
     authorizer_context,

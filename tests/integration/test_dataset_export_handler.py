@@ -10,7 +10,7 @@ import pytest
 
 from export_service.api.deps import reset_dependencies
 from export_service.logic.incident_records import delete_incident, event_details_schema, write_incident_bundles
-from export_service.logic.timefmt import utc_now
+from export_service.timefmt import utc_now
 from tests.helpers import json_body, response_header
 from tests.integration.incident_support import (
     ALL_DATASETS,

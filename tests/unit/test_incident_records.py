@@ -295,9 +295,8 @@ def new_york_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-# BUG: format_instant (logic/timefmt.py) calls astimezone(UTC) on naive date-times, which reads them in the host's
-# local zone; the rest of the service (parse_instant) takes a missing offset as UTC, so an export depends on the TZ of
-# the machine that wrote the rows (the generator or an importer run outside Lambda).
+# A naive date-time is UTC for format_instant, as for parse_instant: an export must not depend on the TZ of the
+# machine that wrote the rows (the generator or an importer run outside Lambda). A regression test of a fixed bug.
 def test_naive_date_times_are_taken_as_utc_whatever_the_host_zone(new_york_clock):
     row = export_row(Dataset.INCIDENTS, _incident(created_at=datetime(2026, 3, 1, 8, 0), opened_at=None))
     assert row["created_at"] == "2026-03-01T08:00:00.000Z"

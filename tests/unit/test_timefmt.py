@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from export_service.errors import InvalidParameterError
-from export_service.logic.timefmt import ceil_to_millisecond, format_instant, parse_instant
+from export_service.timefmt import ceil_to_millisecond, format_instant, parse_instant
 
 pytestmark = pytest.mark.unit
 

@@ -24,8 +24,8 @@ from export_service.dal.query import (
     write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
-from export_service.logic.timefmt import format_instant
 from export_service.models.audit import AUDIT_COLUMNS, AuditRecord
+from export_service.timefmt import format_instant
 
 # Filter name -> (index, pk attribute, pk tag). The first filter present picks the index: most selective first.
 _INDEXES: tuple[tuple[str, str, str, str], ...] = (

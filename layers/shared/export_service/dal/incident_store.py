@@ -25,8 +25,8 @@ from export_service.dal.query import (
     write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
-from export_service.logic.timefmt import format_instant
 from export_service.models.incidents import DATASETS, Dataset
+from export_service.timefmt import format_instant
 
 _META_PK = "T#{tenant}#META"
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Protocol
 
 from export_service.errors import ForbiddenError, UnauthorizedError
-from export_service.logic.timefmt import format_instant
 from export_service.models.api_keys import ApiKey, Permission, Principal
+from export_service.timefmt import format_instant
 
 KEY_ID_PATTERN = re.compile(r"^ak_[A-Za-z0-9_]{4,64}$")
 _SEPARATORS = (".", ":")

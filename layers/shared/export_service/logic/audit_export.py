@@ -22,8 +22,8 @@ from export_service.logic.export_engine import (
     too_large,
 )
 from export_service.logic.formats import ExportFormat
-from export_service.logic.timefmt import ceil_to_millisecond, format_instant, parse_instant
 from export_service.models.audit import AUDIT_COLUMNS
+from export_service.timefmt import ceil_to_millisecond, format_instant, parse_instant
 
 __all__ = ["ExportBody", "ExportLimits", "build_audit_request", "export_audit", "lambda_payload_size"]
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from export_service.logic.checksum import record_checksum
-from export_service.logic.timefmt import format_instant
 from export_service.models.audit import AuditRecord, NewAuditRecord
+from export_service.timefmt import format_instant
 
 
 class AuditWriterStore(Protocol):

@@ -24,8 +24,8 @@ from export_service.logic.export_engine import (
     too_large,
 )
 from export_service.logic.formats import ExportFormat
-from export_service.logic.timefmt import ceil_to_millisecond, format_instant, parse_instant
 from export_service.models.incidents import DATASETS, PRIORITIES, SEVERITIES, STATUSES, Dataset
+from export_service.timefmt import ceil_to_millisecond, format_instant, parse_instant
 
 LIST_FILTERS: dict[str, tuple[str, ...] | None] = {
     "severities": SEVERITIES,

@@ -22,9 +22,9 @@ from export_service.logic.audit_export import AuditExportRequest, build_audit_re
 from export_service.logic.dataset_export import DatasetExportRequest, build_dataset_request, plan_dataset
 from export_service.logic.export_engine import export_filename
 from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
-from export_service.logic.timefmt import format_instant
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
+from export_service.timefmt import format_instant
 
 JOB_RETENTION = timedelta(days=30)
 MAX_CHUNKS = 32  # Map items: partitions are grouped into at most this many part files

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from export_service.logic.timefmt import format_duration, format_instant
 from export_service.models.incidents import (
     DATASETS,
     EVENT_DETAILS_SCHEMAS,
@@ -19,6 +18,7 @@ from export_service.models.incidents import (
     IncidentRoleAssignment,
     Retrospective,
 )
+from export_service.timefmt import format_duration, format_instant
 
 _JSON = {"separators": (",", ":"), "ensure_ascii": False}
 

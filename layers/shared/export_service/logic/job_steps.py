@@ -30,8 +30,8 @@ from export_service.logic.export_jobs import (
     stitch,
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
-from export_service.logic.timefmt import format_instant
 from export_service.models.incidents import DATASETS
+from export_service.timefmt import format_instant
 
 
 class ExecutionStarter(Protocol):

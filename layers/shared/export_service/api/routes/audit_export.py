@@ -13,8 +13,8 @@ from export_service.api.query_guard import check_query_parameters, register_quer
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.logic.audit_export import build_audit_request, export_audit
 from export_service.logic.formats import ExportFormat
-from export_service.logic.timefmt import utc_now
 from export_service.models.api_keys import Permission
+from export_service.timefmt import utc_now
 
 router = Router()
 

@@ -13,9 +13,9 @@ from export_service.api.query_guard import check_query_parameters, register_quer
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.logic.dataset_export import SORTABLE_FIELDS, build_dataset_request, export_dataset
 from export_service.logic.formats import ExportFormat
-from export_service.logic.timefmt import utc_now
 from export_service.models.api_keys import Permission
 from export_service.models.incidents import DATASETS, Dataset
+from export_service.timefmt import utc_now
 
 router = Router()
 

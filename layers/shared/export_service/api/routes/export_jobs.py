@@ -15,8 +15,8 @@ from export_service.api.query_guard import check_query_parameters, register_quer
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.logic.formats import ExportFormat
 from export_service.logic.job_steps import get_job, job_body, start_job
-from export_service.logic.timefmt import format_instant, utc_now
 from export_service.models.api_keys import Permission, Principal
+from export_service.timefmt import format_instant, utc_now
 
 start_router = Router()
 get_router = Router()

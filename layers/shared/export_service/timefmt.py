@@ -1,4 +1,4 @@
-"""ISO 8601 parsing of caller input and the one timestamp format the service writes."""
+"""ISO 8601 parsing of caller input and the one timestamp format the service writes (used by every layer)."""
 
 from __future__ import annotations
 
