@@ -22,7 +22,7 @@ def _allow(principal: str, context: dict[str, str]) -> dict:
         "principalId": principal,
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": RESOURCE}],
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [RESOURCE]}],
         },
         "context": context,
     }

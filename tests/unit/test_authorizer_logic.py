@@ -8,7 +8,7 @@ import pytest
 
 from export_service.errors import UnauthorizedError
 from export_service.logic.api_keys import mint_api_key
-from export_service.logic.authorizer import api_wildcard_arn, authorize
+from export_service.logic.authorizer import authorize
 from export_service.models.api_keys import Permission
 from tests.unit.fakes import FakeKeyStore
 
@@ -31,21 +31,6 @@ def keys() -> FakeKeyStore:
     return FakeKeyStore(key)
 
 
-@pytest.mark.parametrize(
-    ("method_arn", "expected"),
-    [
-        (METHOD_ARN, "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"),
-        (
-            "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/POST/v1/exports",
-            "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/*/*",
-        ),
-        ("not-an-arn", "not-an-arn"),
-    ],
-)
-def test_api_wildcard_arn(method_arn, expected):
-    assert api_wildcard_arn(method_arn) == expected
-
-
 def test_authorize_allows_the_whole_api_and_passes_the_principal(keys):
     decision = authorize({"Authorization": f"Bearer {KEY_ID}.{SECRET}"}, METHOD_ARN, keys)
     assert decision == {
@@ -56,7 +41,7 @@ def test_authorize_allows_the_whole_api_and_passes_the_principal(keys):
                 {
                     "Action": "execute-api:Invoke",
                     "Effect": "Allow",
-                    "Resource": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*",
+                    "Resource": ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"],
                 }
             ],
         },
@@ -72,3 +57,11 @@ def test_authorize_allows_the_whole_api_and_passes_the_principal(keys):
 def test_authorize_refuses_bad_keys(keys, headers):
     with pytest.raises(UnauthorizedError):
         authorize(headers, METHOD_ARN, keys)
+
+
+def test_another_stage_and_region_get_their_own_wildcard(keys):
+    arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/POST/v1/exports"
+    decision = authorize({"apikey": f"{KEY_ID}.{SECRET}"}, arn, keys)
+    assert decision["policyDocument"]["Statement"][0]["Resource"] == [
+        "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/*/*"
+    ]
