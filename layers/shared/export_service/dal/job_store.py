@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -65,7 +64,3 @@ class JobStore:
             Limit=limit,
         )
         return [{n: _deserializer.deserialize(v) for n, v in item.items()} for item in response.get("Items", [])]
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -100,12 +100,3 @@ class ExportFiles:
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return str(self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires))
-
-    def exists(self, key: str) -> bool:
-        try:
-            self._client.head_object(Bucket=self.bucket, Key=key)
-        except self._client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
