@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import boto3
-from botocore.config import Config
 
 from export_service.config import Settings, get_settings
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
-from export_service.dal.executions import StepFunctionsStarter
 from export_service.dal.incident_store import IncidentStore
-from export_service.dal.job_store import JobStore
-from export_service.dal.s3_files import ExportFiles
-from export_service.logic.job_steps import JobContext
+
+if TYPE_CHECKING:
+    from export_service.logic.job_steps import JobContext
 
 
 @dataclass
@@ -52,6 +51,15 @@ def get_dependencies() -> Dependencies:
 
 @lru_cache(maxsize=1)
 def _job_context() -> JobContext:
+    # Imported here: only the functions that start, run or read export jobs pay for them at cold start (the
+    # authorizer, called on every request, does not).
+    from botocore.config import Config  # noqa: PLC0415
+
+    from export_service.dal.executions import StepFunctionsStarter  # noqa: PLC0415
+    from export_service.dal.job_store import JobStore  # noqa: PLC0415
+    from export_service.dal.s3_files import ExportFiles  # noqa: PLC0415
+    from export_service.logic.job_steps import JobContext  # noqa: PLC0415
+
     deps, settings = get_dependencies(), get_settings()
     starter = (
         StepFunctionsStarter(boto3.client("stepfunctions"), settings.state_machine_arn)

@@ -6,8 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from export_service.logic.job_steps import job_body
+from export_service.api.deps import get_dependencies
+from export_service.config import Settings
+from export_service.errors import ExportTooLargeError
+from export_service.logic.export_engine import ExportBody, ExportLimits
+from export_service.logic.formats import ExportFormat
+from export_service.logic.job_steps import job_body, start_job
 from export_service.observability import logger, metrics
 
 
@@ -36,31 +42,25 @@ def parameters_from_query(multi: Mapping[str, Sequence[str]] | None, repeatable:
     }
 
 
-def export_limits(settings: Any) -> Any:
+def export_limits(settings: Settings) -> ExportLimits:
     """The synchronous limits from validated settings."""
-    from export_service.logic.export_engine import ExportLimits  # noqa: PLC0415
-
     return ExportLimits(
         settings.sync_export_limit, settings.max_response_bytes, settings.count_cap, settings.read_prefetch
     )
 
 
 def file_or_job(
-    run: Callable[[], Any],
+    run: Callable[[], ExportBody],
     *,
-    event: Any,
+    event: APIGatewayProxyEvent,
     tenant: str,
     dataset: str,
-    fmt: Any,
+    fmt: ExportFormat,
     now: datetime,
     repeatable: Sequence[str] = (),
 ) -> Response[str]:
     """Serve the export inline (200 with the file), or, when it is too large, start the same request as an
     asynchronous export and answer 202 + Location (400 EXPORT_TOO_LARGE where no state machine is configured)."""
-    from export_service.api.deps import get_dependencies  # noqa: PLC0415
-    from export_service.errors import ExportTooLargeError  # noqa: PLC0415
-    from export_service.logic.job_steps import start_job  # noqa: PLC0415
-
     deps = get_dependencies()
     try:
         result = run()
@@ -72,7 +72,7 @@ def file_or_job(
         job = start_job(deps.jobs(), tenant, dataset, fmt, parameters, now, estimated=estimated)
         logger.info("sync export handed to a job", tenant=tenant, dataset=dataset, job_id=job["job_id"])
         return accepted(job, now, base_path(event.request_context.path, event.path))
-    logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=str(fmt))
+    logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=fmt.value)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
     return Response(
         status_code=200,

@@ -7,7 +7,6 @@ A time-range export is a list of Queries, one per bucket, each sorted by sk; tog
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -18,10 +17,10 @@ from export_service.dal.query import (
     QueryPartition,
     days_between,
     months_between,
+    put_items_with_bounds,
     query_args,
     query_count,
     query_pages,
-    write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
 from export_service.models.audit import AUDIT_COLUMNS, AuditRecord
@@ -113,47 +112,11 @@ class AuditStore:
 
     # ---- writing --------------------------------------------------------------------------------
     def put(self, tenant: str, records: Iterable[AuditRecord]) -> int:
-        """Write sealed records; idempotent: a record written twice (even in one call) is one item.
-
-        The tenant's day bounds are widened before the items of a batch are written, so a concurrent export that
-        clamps to them can never miss a written record. Returns how many distinct items were sent."""
-        written = 0
-        known: tuple[str, str] | None = None
-        batch: dict[tuple[str, str], dict[str, Any]] = {}
-
-        def flush() -> None:
-            nonlocal written, known
-            days = [key[0][-10:] for key in batch]
-            lo, hi = min(days), max(days)
-            if known is None or lo < known[0] or hi > known[1]:
-                known = (lo, hi) if known is None else (min(lo, known[0]), max(hi, known[1]))
-                self._widen_bounds(tenant, *known)
-            write_batch(self._client, self._table, list(batch.values()))
-            written += len(batch)
-            batch.clear()
-
-        for record in records:
-            item = self._to_item(tenant, record)
-            # BatchWriteItem rejects two puts of one key in a request: the later copy wins, as a second put would.
-            batch[(item["pk"]["S"], item["sk"]["S"])] = {"PutRequest": {"Item": item}}
-            if len(batch) == 25:
-                flush()
-        if batch:
-            flush()
-        return written
-
-    def _widen_bounds(self, tenant: str, earliest: str, latest: str) -> None:
-        key = {"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}}
-        for attribute, value, comparison in (("first_day", earliest, ">"), ("last_day", latest, "<")):
-            # ConditionalCheckFailed means a wider bound is already recorded.
-            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression=f"SET {attribute} = :d",
-                    ConditionExpression=f"attribute_not_exists({attribute}) OR {attribute} {comparison} :d",
-                    ExpressionAttributeValues={":d": {"S": value}},
-                )
+        """Write sealed records; idempotent: a record written twice (even in one call) is one item. The tenant's
+        day bounds are widened first, so a concurrent export that clamps to them never misses a written record."""
+        bounds_key = {"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}}
+        items = (self._to_item(tenant, record) for record in records)
+        return put_items_with_bounds(self._client, self._table, items, bounds_key)
 
     @staticmethod
     def _to_item(tenant: str, record: AuditRecord) -> dict[str, Any]:

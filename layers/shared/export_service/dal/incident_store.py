@@ -19,10 +19,10 @@ from export_service.dal.query import (
     QueryPartition,
     days_between,
     item_to_record,
+    put_items_with_bounds,
     query_args,
     query_count,
     query_pages,
-    write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
 from export_service.models.incidents import DATASETS, Dataset
@@ -148,30 +148,9 @@ class IncidentStore:
     def put_rows(self, tenant: str, dataset: Dataset, rows: Iterable[tuple[dict[str, str], dict[str, Any]]]) -> int:
         """Write exported rows (with optional extra attributes); the same id written again overwrites.
         Day bounds are widened before a batch's items are written, so exports never miss written rows."""
-        code = _code(dataset)
-        written = 0
-        known: tuple[str, str] | None = None
-        batch: dict[tuple[str, str], dict[str, Any]] = {}
-
-        def flush() -> None:
-            nonlocal written, known
-            days = [key[0][-10:] for key in batch]
-            lo, hi = min(days), max(days)
-            if known is None or lo < known[0] or hi > known[1]:
-                known = (lo, hi) if known is None else (min(lo, known[0]), max(hi, known[1]))
-                self._widen_bounds(tenant, code, *known)
-            write_batch(self._client, self._table, list(batch.values()))
-            written += len(batch)
-            batch.clear()
-
-        for row, extras in rows:
-            item = self._to_item(tenant, dataset, row, extras)
-            batch[(item["pk"]["S"], item["sk"]["S"])] = {"PutRequest": {"Item": item}}
-            if len(batch) == 25:
-                flush()
-        if batch:
-            flush()
-        return written
+        bounds_key = {"pk": {"S": _META_PK.format(tenant=tenant)}, "sk": {"S": _code(dataset)}}
+        items = (self._to_item(tenant, dataset, row, extras) for row, extras in rows)
+        return put_items_with_bounds(self._client, self._table, items, bounds_key)
 
     def delete_incident(self, tenant: str, incident_id: str) -> dict[str, str] | None:
         """Delete the incident item (its children stay); returns the row it had, or None if there was none."""
@@ -183,20 +162,6 @@ class IncidentStore:
             Key={"pk": {"S": incident["pk"]}, "sk": {"S": incident["sk"]}},
         )
         return {column: str(incident.get(column, "")) for column in DATASETS[Dataset.INCIDENTS].columns}
-
-    def _widen_bounds(self, tenant: str, code: str, earliest: str, latest: str) -> None:
-        key = {"pk": {"S": _META_PK.format(tenant=tenant)}, "sk": {"S": code}}
-        for attribute, value, comparison in (("first_day", earliest, ">"), ("last_day", latest, "<")):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression=f"SET {attribute} = :d",
-                    ConditionExpression=f"attribute_not_exists({attribute}) OR {attribute} {comparison} :d",
-                    ExpressionAttributeValues={":d": {"S": value}},
-                )
-            except self._client.exceptions.ConditionalCheckFailedException:
-                continue  # a wider bound is already recorded
 
     @staticmethod
     def _to_item(tenant: str, dataset: Dataset, row: Mapping[str, str], extras: Mapping[str, Any]) -> dict[str, Any]:

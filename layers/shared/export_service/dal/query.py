@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -94,9 +94,6 @@ def query_pages(client: Any, args: dict[str, Any]) -> Iterator[list[dict[str, An
 def query_count(client: Any, args: dict[str, Any], cap: int) -> int:
     """Matching items, counted server-side (Select=COUNT), stopping once ``cap`` is reached."""
     args = {**args, "Select": "COUNT"}
-    args.pop("ProjectionExpression", None)
-    names = args.get("ExpressionAttributeNames", {})
-    args["ExpressionAttributeNames"] = {key: value for key, value in names.items() if not key.startswith("#c")}
     total = 0
     while total < cap:
         page = client.query(**args)
@@ -134,3 +131,47 @@ def write_batch(client: Any, table: str, requests: list[dict[str, Any]]) -> None
         response = client.batch_write_item(RequestItems=pending)
         pending = response.get("UnprocessedItems") or {}
         attempt += 1
+
+
+def widen_day_bounds(client: Any, table: str, key: dict[str, Any], earliest: str, latest: str) -> None:
+    """Lower ``first_day`` / raise ``last_day`` of a bookkeeping item (conditional, so concurrent writers agree)."""
+    for attribute, value, comparison in (("first_day", earliest, ">"), ("last_day", latest, "<")):
+        try:
+            client.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression=f"SET {attribute} = :d",
+                ConditionExpression=f"attribute_not_exists({attribute}) OR {attribute} {comparison} :d",
+                ExpressionAttributeValues={":d": {"S": value}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            continue  # a wider bound is already recorded
+
+
+def put_items_with_bounds(client: Any, table: str, items: Iterable[dict[str, Any]], bounds_key: dict[str, Any]) -> int:
+    """Write items in batches of 25 (the same key twice in one call is one item: the later copy wins, as a second
+    put would). Before each batch, the day bounds at ``bounds_key`` are widened to cover the batch's days (the
+    last 10 characters of each ``pk``), so an export that clamps to them never misses a written item.
+    Returns how many distinct items were sent."""
+    written = 0
+    known: tuple[str, str] | None = None
+    batch: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def flush() -> None:
+        nonlocal written, known
+        days = [pk[-10:] for pk, _ in batch]
+        lo, hi = min(days), max(days)
+        if known is None or lo < known[0] or hi > known[1]:
+            known = (lo, hi) if known is None else (min(lo, known[0]), max(hi, known[1]))
+            widen_day_bounds(client, table, bounds_key, *known)
+        write_batch(client, table, list(batch.values()))
+        written += len(batch)
+        batch.clear()
+
+    for item in items:
+        batch[(item["pk"]["S"], item["sk"]["S"])] = {"PutRequest": {"Item": item}}
+        if len(batch) == 25:
+            flush()
+    if batch:
+        flush()
+    return written

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +14,7 @@ from export_service.logic.export_engine import (
     ExportBody,
     ExportLimits,
     Overflow,
+    clamp_to_bounds,
     content_type,
     count_capped,
     export_filename,
@@ -107,18 +108,9 @@ def build_audit_request(
 def plan_audit(request: AuditExportRequest, store: AuditQueryStore) -> tuple[list[QueryPartition], datetime]:
     """The Queries of a request, clamped to the tenant's days; and the start date that names the file."""
     # Only days that can hold records are planned: an unbounded or very wide range costs no empty Queries.
-    bounds = store.bounds(request.tenant_id)
-    start = request.start
-    parts: list[QueryPartition] = []
-    if bounds is not None:
-        first = datetime.combine(bounds[0], time.min, tzinfo=UTC)
-        last = datetime.combine(bounds[1], time.max, tzinfo=UTC)
-        start = max(start, first) if start else first
-        end = min(request.end, last)
-        if start <= end:
-            parts = store.plan(request.tenant_id, start, end, request.filters)
-    # The file is named after the range asked for (the tenant's first day when there was no lower bound).
-    return parts, request.start or (start if start is not None and start <= request.end else request.end)
+    window, name_start = clamp_to_bounds(request.start, request.end, store.bounds(request.tenant_id))
+    parts = store.plan(request.tenant_id, *window, request.filters) if window else []
+    return parts, name_start
 
 
 def export_audit(

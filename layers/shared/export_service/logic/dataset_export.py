@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,7 @@ from export_service.logic.export_engine import (
     ExportBody,
     ExportLimits,
     Overflow,
+    clamp_to_bounds,
     content_type,
     count_capped,
     export_filename,
@@ -294,17 +295,8 @@ def plan_dataset(
 ) -> tuple[list[QueryPartition], datetime, str | None]:
     """The Queries of a request clamped to the tenant's days, the start date naming the file, and the entity name
     (the incident's number when the export is scoped to one incident)."""
-    bounds = store.bounds(request.tenant_id, request.dataset)
-    start = request.start
-    parts: list[QueryPartition] = []
-    if bounds is not None:
-        first = datetime.combine(bounds[0], time.min, tzinfo=UTC)
-        last = datetime.combine(bounds[1], time.max, tzinfo=UTC)
-        start = max(start, first) if start else first
-        end = min(request.end, last)
-        if start <= end:
-            parts = store.plan(request.tenant_id, request.dataset, start, end, request.query, request.descending)
-    name_start = request.start or (start if start is not None and start <= request.end else request.end)
+    window, name_start = clamp_to_bounds(request.start, request.end, store.bounds(request.tenant_id, request.dataset))
+    parts = store.plan(request.tenant_id, request.dataset, *window, request.query, request.descending) if window else []
     entity = None
     if request.query.incident_id:
         incident = store.get_incident(request.tenant_id, request.query.incident_id)

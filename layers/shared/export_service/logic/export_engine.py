@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from export_service.errors import ExportTooLargeError
@@ -34,6 +34,19 @@ class Overflow(Exception):  # noqa: N818 - internal signal, always turned into E
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason  # "records" or "bytes"
+
+
+def clamp_to_bounds(
+    start: datetime | None, end: datetime, bounds: tuple[date, date] | None
+) -> tuple[tuple[datetime, datetime] | None, datetime]:
+    """The part of [start, end] (no start: from the first day) inside the days that hold data, or None when no such
+    day can match; and the start date that names the file (the first day when the request had no lower bound)."""
+    if bounds is None:
+        return None, start or end
+    first = datetime.combine(bounds[0], time.min, tzinfo=UTC)
+    last = datetime.combine(bounds[1], time.max, tzinfo=UTC)
+    lo, hi = (max(start, first) if start else first), min(end, last)
+    return ((lo, hi) if lo <= hi else None), start or (first if first <= end else end)
 
 
 def lambda_payload_size(body: str) -> int:

@@ -23,14 +23,13 @@ CONTENT_TYPES: dict[ExportFormat, str] = {
 }
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Google Sheets (OWASP CSV injection).
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-_TRIGGER_CHARS = frozenset("".join(_FORMULA_TRIGGERS))
+_TRIGGER_CHARS = frozenset("=+-@\t\r\n")
 UTF8_BOM = "\ufeff"
 
 
 def neutralise_cell(value: str) -> str:
     """Prefix a would-be formula with an apostrophe so a spreadsheet shows it as text."""
-    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
+    return "'" + value if value and value[0] in _TRIGGER_CHARS else value
 
 
 def _dumps(record: Any) -> str:

@@ -5,12 +5,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from export_service.api.caller import authorised_caller
 from export_service.api.deps import get_dependencies
 from export_service.api.job_responses import export_limits, file_or_job
-from export_service.api.query_guard import check_query_parameters, register_query_rules
-from export_service.logic.api_keys import principal_from_context, require_permission
+from export_service.api.query_guard import register_query_rules
 from export_service.logic.audit_export import build_audit_request, export_audit
 from export_service.logic.formats import ExportFormat
 from export_service.models.api_keys import Permission
@@ -56,11 +55,7 @@ def get_audit_export(
     namespace: Annotated[str | None, Query(description="Exact namespace, e.g. production")] = None,
     bom: Annotated[bool, Query(description="Start CSV with a UTF-8 byte order mark (for Excel)")] = False,
 ) -> Response[str]:
-    event = router.current_event
-    assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
-    principal = principal_from_context(event.request_context.authorizer.get_context())
-    require_permission(principal, Permission.AUDIT_READ)
-    check_query_parameters(PATH, event.multi_value_query_string_parameters)
+    event, principal = authorised_caller(router, Permission.AUDIT_READ)
     deps = get_dependencies()
     now = utc_now()
     request = build_audit_request(

@@ -6,16 +6,15 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ConfigDict, Field
 
+from export_service.api.caller import authorised_caller
 from export_service.api.deps import get_dependencies
 from export_service.api.job_responses import accepted, base_path
-from export_service.api.query_guard import check_query_parameters, register_query_rules
-from export_service.logic.api_keys import principal_from_context, require_permission
+from export_service.api.query_guard import register_query_rules
 from export_service.logic.formats import ExportFormat
 from export_service.logic.job_steps import get_job, job_body, start_job
-from export_service.models.api_keys import Permission, Principal
+from export_service.models.api_keys import Permission
 from export_service.timefmt import format_instant, utc_now
 
 start_router = Router()
@@ -44,15 +43,6 @@ class StartExport(BaseModel):
         return extra
 
 
-def _principal(router: Router, permission: Permission) -> Principal:
-    event = router.current_event
-    assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
-    principal = principal_from_context(event.request_context.authorizer.get_context())
-    require_permission(principal, permission)
-    check_query_parameters(event.resource, event.multi_value_query_string_parameters)
-    return principal
-
-
 @start_router.post(
     "/v1/exports",
     summary="Start an asynchronous export",
@@ -67,9 +57,7 @@ def _principal(router: Router, permission: Permission) -> Principal:
     },
 )
 def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
-    principal = _principal(start_router, Permission.EXPORTS_WRITE)
-    event = start_router.current_event
-    assert isinstance(event, APIGatewayProxyEvent)
+    event, principal = authorised_caller(start_router, Permission.EXPORTS_WRITE)
     now = utc_now()
     job = start_job(get_dependencies().jobs(), principal.tenant_id, body.dataset, body.format, body.parameters(), now)
     return accepted(job, now, base_path(event.request_context.path, event.path))
@@ -88,7 +76,7 @@ def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
     },
 )
 def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
-    principal = _principal(get_router, Permission.EXPORTS_READ)
+    _, principal = authorised_caller(get_router, Permission.EXPORTS_READ)
     now = utc_now()
     ctx = get_dependencies().jobs()
     job = get_job(ctx, principal.tenant_id, job_id, now)
@@ -106,7 +94,7 @@ def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
     },
 )
 def list_exports() -> Response[str]:
-    principal = _principal(list_router, Permission.EXPORTS_READ)
+    _, principal = authorised_caller(list_router, Permission.EXPORTS_READ)
     now = utc_now()
     ctx = get_dependencies().jobs()
     jobs = [job for job in ctx.jobs.list(principal.tenant_id) if job["expires_at"] > format_instant(now)]
