@@ -15,7 +15,7 @@ import requests
 
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
-from tests.e2e.conftest import ACME, GLOBEX, SYNC_LIMIT, Stack
+from tests.e2e.conftest import ACME, ACME_INCIDENTS_ONLY, GLOBEX, SYNC_LIMIT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -192,7 +192,5 @@ def test_bad_job_requests_are_400_naming_the_field(stack, http, body, parameter)
 
 
 def test_permissions(stack, http):
-    from tests.e2e.conftest import ACME_INCIDENTS_ONLY  # noqa: PLC0415
-
     assert _start(http, stack, ACME_INCIDENTS_ONLY, {"dataset": "incidents"}).status_code == 403
     assert http.get(f"{stack.url}/v1/exports", headers={"apikey": ACME_INCIDENTS_ONLY}).status_code == 403
