@@ -58,6 +58,24 @@ DEMO_KEYS = (
 )
 
 
+def configure_environment(moto_url: str, dynamodb_endpoint: str, refs: dict[str, str]) -> None:
+    """What the functions see: the template's environment, with AWS endpoints pointing at the local services."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_url,
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    for spec in functions(refs).values():
+        for name, value in spec.environment.items():
+            os.environ.setdefault(name, value)
+
+
 class LocalStack:
     def __init__(self, *, port: int, dynamodb_port: int, moto_port: int, log_dir: Path) -> None:
         self.port = port
@@ -70,21 +88,7 @@ class LocalStack:
         self._server: Any = None
 
     def _configure_environment(self) -> None:
-        # What the functions see: the template's environment, with AWS endpoints pointing at the local services.
-        os.environ.update(
-            {
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_ENDPOINT_URL": self.moto_url,
-                "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint,
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-            }
-        )
-        for spec in functions(self.refs).values():
-            for name, value in spec.environment.items():
-                os.environ.setdefault(name, value)
+        configure_environment(self.moto_url, self.dynamodb.endpoint, self.refs)
 
     def start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only for the stack

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.provision import create_buckets, create_tables, local_refs
-from devtools.sfn_local import create_state_machines
+from devtools.sfn_local import create_state_machines, run_lambda_tasks_in_process
 from export_service.api.deps import reset_dependencies
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
@@ -73,3 +73,18 @@ def fresh_dependencies(stack: Stack) -> Iterator[None]:
     reset_dependencies()
     yield
     reset_dependencies()
+
+
+@pytest.fixture
+def executing(stack, monkeypatch):
+    """moto's ASL interpreter on, tasks in-process, the state machine created in the interpreter's backend."""
+    from moto.core.config import default_user_config  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: PLC0415
+
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
+    # Restored after the test: run_lambda_tasks_in_process replaces this function
+    monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", lambda_eval_utils._invoke_lambda_function)
+    run_lambda_tasks_in_process(specs())
+    sfn = boto3.client("stepfunctions")
+    if not any(m["name"] == "ExportStateMachine" for m in sfn.list_state_machines()["stateMachines"]):
+        create_state_machines(sfn, local_refs())

@@ -20,30 +20,14 @@ import pytest
 
 from devtools.lambda_runtime import rest_proxy_event
 from devtools.provision import local_refs
-from devtools.sfn_local import create_state_machines, run_lambda_tasks_in_process
 from export_service.logic import job_steps
 from export_service.models.audit import AUDIT_COLUMNS
 from tests.helpers import authorizer_context
-from tests.integration.support import call, expected, sealed, specs
+from tests.integration.support import call, expected, sealed
 
 pytestmark = pytest.mark.integration
 
 JOB_PERMISSIONS = "AUDIT_READ,EXPORTS_READ,EXPORTS_WRITE"
-
-
-@pytest.fixture
-def executing(stack, monkeypatch):
-    """moto's ASL interpreter on, tasks in-process, the state machine created in the interpreter's backend."""
-    from moto.core.config import default_user_config  # noqa: PLC0415
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: PLC0415
-
-    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
-    # Restored after the test: run_lambda_tasks_in_process replaces this function
-    monkeypatch.setattr(lambda_eval_utils, "_invoke_lambda_function", lambda_eval_utils._invoke_lambda_function)
-    run_lambda_tasks_in_process(specs())
-    sfn = boto3.client("stepfunctions")
-    if not any(m["name"] == "ExportStateMachine" for m in sfn.list_state_machines()["stateMachines"]):
-        create_state_machines(sfn, local_refs())
 
 
 def _post(body: dict) -> dict:

@@ -15,6 +15,9 @@ class Settings(BaseModel):
     export_bucket_name: str = ""
     export_jobs_table_name: str = ""
     state_machine_arn: str = ""
+    export_requests_table_name: str = ""
+    # Nightly exports start this long before the previous night's window ended, so a late write is never missed.
+    nightly_overlap_minutes: int = Field(default=60, ge=0, le=24 * 60)
     # Largest result a synchronous export answers inline; above it the caller is told to narrow.
     sync_export_limit: int = Field(default=10_000, ge=1)
     # Lambda's response payload limit is 6 MB; this caps the body as Lambda serialises it (JSON-escaped), with
@@ -38,6 +41,8 @@ _ENV = {
     "export_bucket_name": "EXPORT_BUCKET_NAME",
     "export_jobs_table_name": "EXPORT_JOBS_TABLE_NAME",
     "state_machine_arn": "STATE_MACHINE_ARN",
+    "export_requests_table_name": "EXPORT_REQUESTS_TABLE_NAME",
+    "nightly_overlap_minutes": "NIGHTLY_OVERLAP_MINUTES",
     "sync_export_limit": "SYNC_EXPORT_LIMIT",
     "max_response_bytes": "MAX_RESPONSE_BYTES",
     "count_cap": "EXPORT_COUNT_CAP",

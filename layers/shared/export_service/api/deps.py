@@ -14,6 +14,7 @@ from export_service.dal.audit_store import AuditStore
 from export_service.dal.incident_store import IncidentStore
 
 if TYPE_CHECKING:
+    from export_service.dal.export_request_store import ExportRequestStore
     from export_service.logic.job_steps import JobContext
 
 
@@ -35,6 +36,10 @@ class Dependencies:
     def jobs(self) -> JobContext:
         """Export jobs: built on first use, so endpoints that never start a job need no S3 or Step Functions."""
         return _job_context()
+
+    def export_requests(self) -> ExportRequestStore:
+        """Nightly export settings and the listed export requests (built on first use)."""
+        return _export_request_store()
 
 
 @lru_cache(maxsize=1)
@@ -76,8 +81,16 @@ def _job_context() -> JobContext:
     )
 
 
+@lru_cache(maxsize=1)
+def _export_request_store() -> ExportRequestStore:
+    from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
+
+    return ExportRequestStore(boto3.client("dynamodb"), get_settings().export_requests_table_name)
+
+
 def reset_dependencies() -> None:
     """Forget cached settings and clients (tests that change the environment)."""
+    _export_request_store.cache_clear()
     _job_context.cache_clear()
     get_dependencies.cache_clear()
     get_settings.cache_clear()

@@ -108,6 +108,22 @@ class IncidentStore:
             for day in days
         ]
 
+    def plan_changed(self, tenant: str, dataset: Dataset, start: datetime, end: datetime) -> list[QueryPartition]:
+        """Queries of the ByUpdated index that together return the dataset's rows created or last changed in
+        [start, end], in updated_at order (the nightly exports' read)."""
+        lo, hi = format_instant(start), format_instant(end) + SK_END
+        return [
+            QueryPartition(
+                index="ByUpdated",
+                pk_attr="gsi_updated_pk",
+                pk=f"T#{tenant}#{_code(dataset)}#U#{day.isoformat()}",
+                sk_attr="gsi_updated_sk",
+                sk_lo=lo,
+                sk_hi=hi,
+            )
+            for day in days_between(start.astimezone(UTC).date(), end.astimezone(UTC).date())
+        ]
+
     def read_pages(self, dataset: Dataset, part: QueryPartition) -> Iterator[list[dict[str, str]]]:
         return query_pages(self._client, query_args(self._table, part, DATASETS[dataset].columns))
 

@@ -1,0 +1,18 @@
+"""Nightly export step: one source's CSV for one tenant and night, streamed into S3 (a state machine task)."""
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from export_service.api.deps import get_dependencies
+from export_service.logic import nightly
+from export_service.models.nightly import SourceInput
+from export_service.observability import logger, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=SourceInput)
+def handler(event: SourceInput, context: LambdaContext) -> dict:
+    logger.append_keys(tenant=event.tenant, night=event.night, source=event.source)
+    deps = get_dependencies()
+    return nightly.export_source(deps, deps.jobs().files, event).model_dump()

@@ -1,0 +1,54 @@
+"""GET /v1/export-requests: the nightly exports' reports (seed 004's export requests), with links valid for 300 s."""
+
+import json
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from export_service.api.caller import authorised_caller
+from export_service.api.deps import get_dependencies
+from export_service.api.query_guard import register_query_rules
+from export_service.logic.nightly import MAX_PAGE, MIN_PAGE, list_export_requests
+from export_service.models.api_keys import Permission
+from export_service.timefmt import parse_instant, utc_now
+
+router = Router()
+PATH = "/v1/export-requests"
+register_query_rules(PATH, {"newer_than", "limit"}, permission=Permission.EXPORTS_READ.value)
+
+
+@router.get(
+    PATH,
+    summary="Nightly export reports created after newer_than, each with a download link valid for 300 s",
+    description=(
+        "The reports (not incidents) that nightly exports created after `newer_than`, oldest first: one per source "
+        "and night, each with `id`, `created_at`, `window_starts_at`, `window_ends_at`, `source` (seed 004's "
+        "versioned CSV sources plus text/csv+audit_event-20261122), `status`, `url` (an S3 link presigned for 300 s "
+        "when this call is made; call again for fresh links), `records` and `sha256`. A page holds whole nights; "
+        "when `pagination.has_more`, call again with `newer_than` = `pagination.next_newer_than`. Reports and their "
+        "files are expunged after 30 days; a link to an expunged file answers 404."
+    ),
+    tags=["nightly exports"],
+    responses={
+        200: {"description": "{data: [export request], urls_expire_at, pagination}"},
+        400: {"description": "Malformed newer_than, or limit out of range"},
+        401: {"description": "Missing, invalid or revoked API key"},
+        403: {"description": "The key lacks EXPORTS_READ"},
+    },
+)
+def get_export_requests(
+    newer_than: Annotated[
+        str | None,
+        Query(description="ISO 8601 date-time (no offset means UTC); only reports created after it. Default: all"),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=MIN_PAGE, le=MAX_PAGE, description=f"Most reports in one page ({MIN_PAGE}-{MAX_PAGE})")
+    ] = 300,
+) -> Response[str]:
+    _, principal = authorised_caller(router, Permission.EXPORTS_READ)
+    after = parse_instant(newer_than, "newer_than") if newer_than is not None else None
+    deps = get_dependencies()
+    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal.tenant_id, after, limit, utc_now())
+    return Response(status_code=200, content_type="application/json", body=json.dumps(body))

@@ -1,0 +1,197 @@
+"""DynamoDB access for nightly exports: each tenant's setting and watermark, and the export requests (the listed
+reports). One table, pk ``T#<tenant>``:
+
+- sk ``CONFIG``: enabled, enabled_at, watermark, last_night, last_created_at; while enabled it also carries
+  ``nightly_enabled = "ENABLED"``, the key of the sparse ByEnabled index the nightly dispatcher reads;
+- sk ``REQ#<created_at>#<source>``: one export request (report) per source and night, with ``ttl`` (30 days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from export_service.models.nightly import NightlyConfig
+from export_service.timefmt import format_instant
+
+_serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+_CONFIG = "CONFIG"
+_ENABLED = "ENABLED"
+REQUEST_PREFIX = "REQ#"
+_AFTER_SOURCES = "~"  # sorts after every source name ("text/csv+..."), so "<created_at>#~" follows a whole night
+
+
+def _pk(tenant: str) -> dict[str, str]:
+    return {"S": f"T#{tenant}"}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+class CommitRefusedError(Exception):
+    """The night was not committed: already committed (a duplicate run) or the tenant disabled exports."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ExportRequestStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # ---- the tenant's setting ---------------------------------------------------------------------
+    def get_config(self, tenant: str) -> NightlyConfig | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": _pk(tenant), "sk": {"S": _CONFIG}}, ConsistentRead=True
+        ).get("Item")
+        return _config(item) if item else None
+
+    def enable(self, tenant: str, now: datetime) -> None:
+        """Turn nightly exports on. Enabling again while enabled changes nothing; re-enabling after a disable
+        starts afresh from ``now`` (seed 004: the first reports cover activity from when exports were enabled)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": _pk(tenant),
+                    "sk": {"S": _CONFIG},
+                    "tenant": {"S": tenant},
+                    "enabled": {"BOOL": True},
+                    "enabled_at": {"S": format_instant(now)},
+                    "nightly_enabled": {"S": _ENABLED},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR enabled = :false",
+                ExpressionAttributeValues={":false": {"BOOL": False}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return  # already enabled: keep its start and watermark
+
+    def disable(self, tenant: str) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": _pk(tenant), "sk": {"S": _CONFIG}},
+                UpdateExpression="SET enabled = :false REMOVE nightly_enabled",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":false": {"BOOL": False}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def enabled_tenants(self) -> Iterator[NightlyConfig]:
+        """Every tenant with nightly exports on (the sparse ByEnabled index), a page at a time."""
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "ByEnabled",
+            "KeyConditionExpression": "nightly_enabled = :on",
+            "ExpressionAttributeValues": {":on": {"S": _ENABLED}},
+        }
+        while True:
+            page = self._client.query(**args)
+            for item in page.get("Items", ()):
+                yield _config(item)
+            if not page.get("LastEvaluatedKey"):
+                return
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- committing a night -----------------------------------------------------------------------
+    def commit(
+        self,
+        tenant: str,
+        night: str,
+        window_end: datetime,
+        created_at: datetime,
+        entries: Sequence[dict[str, Any]],
+        ttl: int,
+    ) -> None:
+        """Publish a night's entries and move the watermark to ``window_end``, in one transaction. Refused
+        (CommitRefusedError) when the night, or a later one, is already committed, or exports were disabled."""
+        created = format_instant(created_at)
+        writes: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": _pk(tenant), "sk": {"S": _CONFIG}},
+                    "UpdateExpression": "SET watermark = :end, last_night = :night, last_created_at = :created",
+                    "ConditionExpression": "enabled = :true AND (attribute_not_exists(last_night) OR "
+                    "last_night < :night) AND (attribute_not_exists(last_created_at) OR last_created_at < :created)",
+                    "ExpressionAttributeValues": {
+                        ":end": {"S": format_instant(window_end)},
+                        ":night": {"S": night},
+                        ":created": {"S": created},
+                        ":true": {"BOOL": True},
+                    },
+                }
+            }
+        ]
+        for entry in entries:
+            item: dict[str, Any] = {
+                name: _serializer.serialize(value) for name, value in entry.items() if value is not None
+            }
+            item.update(
+                {
+                    "pk": _pk(tenant),
+                    "sk": {"S": f"{REQUEST_PREFIX}{created}#{entry['source']}"},
+                    "ttl": {"N": str(ttl)},
+                }
+            )
+            writes.append(
+                {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+            )
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException:
+            config = self.get_config(tenant)
+            if config is None or not config.enabled:
+                raise CommitRefusedError("disabled") from None
+            if config.last_night is not None and config.last_night >= night:
+                raise CommitRefusedError("already committed") from None
+            raise  # a conflicting write (another commit at the same time): the step is retried
+
+    # ---- listing ----------------------------------------------------------------------------------
+    def list_requests(self, tenant: str, newer_than: str | None, now: int, most: int) -> list[dict[str, Any]]:
+        """Up to ``most`` entries created after ``newer_than`` (a format_instant text; None: all), oldest first,
+        leaving out entries whose ``ttl`` has passed (DynamoDB deletes them within days, not on the second)."""
+        lo = f"{REQUEST_PREFIX}{newer_than}#{_AFTER_SOURCES}" if newer_than else REQUEST_PREFIX
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "FilterExpression": "#ttl > :now",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": {
+                ":pk": _pk(tenant),
+                ":lo": {"S": lo},
+                ":hi": {"S": REQUEST_PREFIX + _AFTER_SOURCES},
+                ":now": {"N": str(now)},
+            },
+            "Limit": most,
+        }
+        found: list[dict[str, Any]] = []
+        while len(found) < most:
+            page = self._client.query(**args)
+            found.extend(_plain(item) for item in page.get("Items", ()))
+            if not page.get("LastEvaluatedKey"):
+                break
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[:most]
+
+
+def _config(item: dict[str, Any]) -> NightlyConfig:
+    plain = _plain(item)
+    return NightlyConfig.model_validate(
+        {
+            "tenant": plain["tenant"],
+            "enabled": plain.get("enabled", False),
+            "enabled_at": plain["enabled_at"],
+            "watermark": plain.get("watermark"),
+            "last_night": plain.get("last_night"),
+            "last_created_at": plain.get("last_created_at"),
+        }
+    )

@@ -1,0 +1,89 @@
+"""Nightly incremental exports: the versioned CSV sources (seed 004, plus audit events) and the step payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from export_service.models.audit import AUDIT_COLUMNS
+from export_service.models.incidents import DATASETS, Dataset
+
+AUDIT_SOURCE = "text/csv+audit_event-20261122"
+
+
+@dataclass(frozen=True)
+class NightlySource:
+    name: str  # the versioned source name callers see, e.g. text/csv+incident-20220525
+    dataset: Dataset | None  # None: the audit log
+    columns: tuple[str, ...]
+    order_column: str  # the time a row is exported for: updated_at (incident data) or timestamp (audit)
+
+    @property
+    def slug(self) -> str:
+        """``incident-20220525``: the part after ``text/csv+``, used in file names."""
+        return self.name.split("+", 1)[1]
+
+
+NIGHTLY_SOURCES: dict[str, NightlySource] = {
+    spec.source: NightlySource(spec.source, dataset, spec.columns, "updated_at") for dataset, spec in DATASETS.items()
+}
+NIGHTLY_SOURCES[AUDIT_SOURCE] = NightlySource(AUDIT_SOURCE, None, AUDIT_COLUMNS, "timestamp")
+SOURCE_NAMES: tuple[str, ...] = tuple(NIGHTLY_SOURCES)
+
+
+class NightlyConfig(BaseModel):
+    """A tenant's nightly export setting and progress."""
+
+    tenant: str
+    enabled: bool
+    enabled_at: datetime
+    watermark: datetime | None = None  # window end of the last committed night
+    last_night: str | None = None  # YYYY-MM-DD of the last committed night
+    last_created_at: datetime | None = None  # created_at of the last committed entries (kept strictly increasing)
+
+
+class NightlyRun(BaseModel):
+    """The execution input for one tenant and night (built by the dispatcher, fixed for every retry)."""
+
+    mode: str = Field(pattern="^nightly$")
+    tenant: str = Field(min_length=1)
+    night: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    window_starts_at: AwareDatetime
+    window_ends_at: AwareDatetime
+
+
+class SourceInput(NightlyRun):
+    source: str
+
+    @field_validator("source")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in NIGHTLY_SOURCES:
+            raise ValueError(f"unknown source {value!r}; sources: {', '.join(NIGHTLY_SOURCES)}")
+        return value
+
+
+class SourceResult(BaseModel):
+    source: str
+    key: str
+    rows: int = Field(ge=0)
+    bytes: int = Field(ge=0)
+    sha256: str
+
+
+class CommitInput(NightlyRun):
+    files: list[SourceResult]
+
+
+class ExportRequest(BaseModel):
+    """One listed report: seed 004's fields (``url`` is presigned when listed)."""
+
+    id: str
+    created_at: str
+    window_starts_at: str
+    window_ends_at: str
+    source: str
+    status: str
+    url: str | None = None
