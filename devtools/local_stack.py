@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from devtools import moto_fixes
 from devtools.dynamodb_local import DynamoDBLocal, wait_for_port
 from devtools.gateway import LocalApiGateway, serve
 from devtools.provision import create_buckets, create_tables, local_refs
@@ -94,6 +95,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only for the stack
 
         self.dynamodb.start()
+        moto_fixes.apply()
         enable_state_machine_execution()
         run_lambda_tasks_in_process(functions(self.refs))
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
@@ -131,6 +133,16 @@ class LocalStack:
                 secret=demo.secret,
             )
             store.put(key)
+
+    def enable_demo_nightly(self, since: datetime) -> list[str]:
+        """Nightly exports on for the tenants with every-permission demo keys (initech stays off)."""
+        from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
+
+        store = ExportRequestStore(boto3.client("dynamodb"), self.refs["ExportRequestsTable"])
+        tenants = sorted({demo.tenant for demo in DEMO_KEYS if "EXPORTS_READ" in demo.permissions})
+        for tenant in tenants:
+            store.enable(tenant, since)
+        return tenants
 
     def load_demo_data(self, scale: float, seed: int, anchor: datetime | None, days: int) -> list[str]:
         from devtools.generate import DEMO_TENANTS, audit_records, demo_window  # noqa: PLC0415
@@ -188,6 +200,12 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         '\'sort={"field":"created_at","direction":"desc"}\' | head -3',
         f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from=yesterday'   # 400 naming 'from'",
         "",
+        "Nightly exports are on for acme and globex (from a day before the demo data ends). Run a night now, then",
+        "list its reports (links valid 300 s):",
+        f"  .venv/bin/python -m devtools.nightly --dynamodb-endpoint {stack.dynamodb.endpoint} "
+        f"--moto-endpoint {stack.moto_url} fire",
+        f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/export-requests?newer_than={first}T00%3A00%3A00'",
+        "",
         f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",
         f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint} create --tenant acme"
         " --permissions AUDIT_READ",
@@ -236,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in stack.load_demo_data(args.scale, args.seed or DEFAULT_SEED, anchor, args.days):
                 print("  " + line, flush=True)
             print(f"  demo data loaded in {time.monotonic() - began:.1f}s", flush=True)
+        stack.enable_demo_nightly(window[1] - timedelta(days=1))
         print(usage(stack, window), flush=True)
         print("local stack ready", flush=True)
         while True:

@@ -17,9 +17,9 @@ OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 
 def generate() -> str:
     from export_service.api.app import create_app  # noqa: PLC0415
-    from export_service.api.routes import audit_export, dataset_export, export_jobs  # noqa: PLC0415
+    from export_service.api.routes import audit_export, dataset_export, export_jobs, export_requests  # noqa: PLC0415
 
-    routers = [audit_export.router, dataset_export.router]
+    routers = [audit_export.router, dataset_export.router, export_requests.router]
     app = create_app([*routers, export_jobs.start_router, export_jobs.get_router, export_jobs.list_router])
     schema = app.get_openapi_json_schema(
         title="Incident and audit export API",

@@ -71,6 +71,8 @@ def stitch(inputs: Iterable[TextIO], out: TextIO) -> Stitched:
             batch = []
             for cells in reader:
                 read += 1
+                if len(cells) != len(header):
+                    raise StitchError(f"row {read} has {len(cells)} cells, the header {len(header)}")
                 version = cells[version_at] if version_at is not None else ""
                 batch.append((cells[id_at], version, cells[order_at], json.dumps(cells)))
                 if len(batch) == 1000:

@@ -32,6 +32,7 @@ class Stack:
     url: str
     dynamodb_endpoint: str
     window: tuple[datetime, datetime]
+    moto_endpoint: str = ""
 
     @property
     def export_url(self) -> str:
@@ -64,7 +65,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"local stack did not start:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.5)
-        yield Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ddb_port}", demo_window(ANCHOR, DAYS))
+        yield Stack(
+            f"http://127.0.0.1:{port}",
+            f"http://127.0.0.1:{ddb_port}",
+            demo_window(ANCHOR, DAYS),
+            moto_endpoint=f"http://127.0.0.1:{moto_port}",
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -124,3 +124,103 @@ def test_jobs_and_files_expire_after_30_days():
     (bucket,) = resources(template, "AWS::S3::Bucket").values()
     rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireExportsAfter30Days"]["ExpirationInDays"] == 30
+
+
+def _statements(fn: dict) -> list[dict]:
+    return [statement for policy in fn["Properties"]["Policies"] for statement in policy["Statement"]]
+
+
+def _listed(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_export_requests_expire_after_30_days_and_enabled_tenants_are_indexed():
+    from datetime import timedelta  # noqa: PLC0415
+
+    from export_service.dal.s3_files import PRESIGN_SECONDS  # noqa: PLC0415
+    from export_service.logic.nightly import RETENTION  # noqa: PLC0415
+
+    template = load_template()
+    table = template["Resources"]["ExportRequestsTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert indexes["ByEnabled"]["KeySchema"][0] == {"AttributeName": "nightly_enabled", "KeyType": "HASH"}
+    assert {"AttributeName": "nightly_enabled", "AttributeType": "S"} in table["AttributeDefinitions"]
+    bucket = template["Resources"]["ExportBucket"]["Properties"]
+    assert any(
+        rule.get("ExpirationInDays") == 30 and rule["Status"] == "Enabled"
+        for rule in bucket["LifecycleConfiguration"]["Rules"]
+    )
+    assert timedelta(days=30) == RETENTION
+    assert PRESIGN_SECONDS == 300
+
+
+def test_the_nightly_schedule_delivers_an_eventbridge_event_to_the_dispatcher():
+    import json  # noqa: PLC0415
+
+    from devtools.nightly import EVENT_PATH  # noqa: PLC0415
+
+    fn = load_template()["Resources"]["NightlyDispatchFunction"]["Properties"]
+    (schedule,) = (event for event in fn["Events"].values() if event["Type"] == "ScheduleV2")
+    props = schedule["Properties"]
+    assert props["ScheduleExpressionTimezone"] == "UTC"
+    text = props["Input"]["Fn::Sub"]
+    event = json.loads(text.replace("${AWS::AccountId}", "123456789012").replace("${AWS::Region}", "us-east-1"))
+    assert event["time"] == "<aws.scheduler.scheduled-time>"
+    assert event["source"] == "aws.scheduler" and event["detail-type"] == "Scheduled Event"
+    assert event["detail"] == {}
+    assert set(event) == set(json.loads(EVENT_PATH.read_text()))
+    assert "STATE_MACHINE_ARN" in fn["Environment"]["Variables"]
+
+
+def test_the_state_machine_routes_nightly_runs_to_the_sources_map_then_the_commit():
+    import json  # noqa: PLC0415
+
+    (machine,) = resources(load_template(), "AWS::Serverless::StateMachine").values()
+    props = machine["Properties"]
+    assert {"NightlySourceFunctionArn", "NightlyCommitFunctionArn"} <= set(props["DefinitionSubstitutions"])
+    assert props["DefinitionSubstitutions"]["NightlySourceFunctionArn"] == {
+        "Fn::GetAtt": ["NightlySourceFunction", "Arn"]
+    }
+    assert props["DefinitionSubstitutions"]["NightlyCommitFunctionArn"] == {
+        "Fn::GetAtt": ["NightlyCommitFunction", "Arn"]
+    }
+    asl = json.loads((ROOT / "statemachine" / "export_job.asl.json").read_text())
+    states = asl["States"]
+    route = states[asl["StartAt"]]
+    assert route["Type"] == "Choice"
+    assert route["Default"] == "Plan"
+    (choice,) = route["Choices"]
+    assert {"Variable": "$.mode", "StringEquals": "nightly"} in choice["And"]
+    assert choice["Next"] == "NightlySources"
+    sources = states["NightlySources"]
+    assert sources["Type"] == "Map" and sources["ItemsPath"] == "$.sources"
+    (task,) = sources["ItemProcessor"]["States"].values()
+    assert task["Type"] == "Task" and task["Parameters"]["FunctionName"] == "${NightlySourceFunctionArn}"
+    assert task["Retry"] and task["Retry"][0]["ErrorEquals"] == ["States.ALL"] and task["Retry"][0]["MaxAttempts"] >= 2
+    assert sources["Next"] == "NightlyCommit"
+    commit = states["NightlyCommit"]
+    assert commit["Parameters"]["FunctionName"] == "${NightlyCommitFunctionArn}" and commit["Retry"]
+    for state in (sources, commit):
+        (catch,) = state["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert states[catch["Next"]]["Type"] == "Fail"
+
+
+def test_nightly_steps_write_only_their_own_files_and_table():
+    fns = resources(load_template(), "AWS::Serverless::Function")
+    s3 = [
+        statement
+        for statement in _statements(fns["NightlySourceFunction"])
+        if any(action.startswith("s3:") for action in _listed(statement["Action"]))
+    ]
+    assert any("s3:PutObject" in _listed(statement["Action"]) for statement in s3)
+    for statement in s3:
+        assert [str(resource) for resource in _listed(statement["Resource"])] == [
+            str({"Fn::Sub": "${ExportBucket.Arn}/nightly/*"})
+        ]
+    for statement in _statements(fns["NightlySourceFunction"]):
+        assert not any(action.startswith("dynamodb:") and action != "dynamodb:Query" for action in statement["Action"])
+    for statement in _statements(fns["NightlyCommitFunction"]):
+        assert all(action.startswith("dynamodb:") for action in _listed(statement["Action"]))
+        assert _listed(statement["Resource"]) == [{"Fn::GetAtt": ["ExportRequestsTable", "Arn"]}]
