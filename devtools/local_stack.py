@@ -58,6 +58,11 @@ DEMO_KEYS = (
 )
 
 
+# Signs incident list cursors locally (a deployed stack generates its key in Secrets Manager). Published, like the
+# demo keys: never use it outside the local stack.
+DEV_CURSOR_SIGNING_KEY = "local-dev-cursor-signing-key-not-a-secret-0001"
+
+
 class LocalStack:
     def __init__(self, *, port: int, dynamodb_port: int, moto_port: int, log_dir: Path) -> None:
         self.port = port
@@ -82,6 +87,7 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
+        os.environ.setdefault("CURSOR_SIGNING_KEY", DEV_CURSOR_SIGNING_KEY)
         for spec in functions(self.refs).values():
             for name, value in spec.environment.items():
                 os.environ.setdefault(name, value)
@@ -183,6 +189,11 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f'\'filter={{"range":{{"start":"{first}T00:00:00Z"}}}}\' --data-urlencode '
         '\'sort={"field":"created_at","direction":"desc"}\' | head -3',
         f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from=yesterday'   # 400 naming 'from'",
+        f"  curl -sS -D - -H 'apikey: {key.token}' '{stack.url}/v1/incidents?severities=HIGH&statuses=OPEN&limit=5'"
+        "   # next page: &cursor=<X-Next-Cursor>",
+        f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/incidents/distribution?timezone=Europe/Berlin"
+        f"&from_time={week}T00:00:00Z'",
+        f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/incidents/summary'",
         "",
         f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",
         f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint} create --tenant acme"
