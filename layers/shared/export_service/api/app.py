@@ -61,6 +61,9 @@ def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("loc", ())[:1] == ("body",):
             parameter, message = _body_problem(first)
+            content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type", "")
+            if "json" not in content_type.lower():
+                message += "; send the body as JSON with 'Content-Type: application/json'"
             return error_response(400, "INVALID_PARAMETER", message, parameter=parameter)
         location = [str(part) for part in first.get("loc", ())]
         name = location[-1] if location else None
