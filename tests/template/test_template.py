@@ -124,3 +124,32 @@ def test_jobs_and_files_expire_after_30_days():
     (bucket,) = resources(template, "AWS::S3::Bucket").values()
     rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireExportsAfter30Days"]["ExpirationInDays"] == 30
+
+
+def test_incident_api_has_one_function_per_route_and_a_generated_cursor_key():
+    routes = {(route.method, route.path): route.function for route in api().routes}
+    incident_routes = {
+        ("GET", "/v1/incidents"): "ListIncidentsFunction",
+        ("GET", "/v1/incidents/{incidentId}"): "GetIncidentFunction",
+        ("GET", "/v1/incidents/{incidentId}/alerts"): "IncidentAlertsFunction",
+        ("GET", "/v1/incidents/distribution"): "IncidentDistributionFunction",
+        ("GET", "/v1/incidents/summary"): "IncidentSummaryFunction",
+        ("POST", "/v1/alerts/by-filters"): "AlertsByFiltersFunction",
+    }
+    assert {key: routes.get(key) for key in incident_routes} == incident_routes
+    template = load_template()
+    (secret,) = resources(template, "AWS::SecretsManager::Secret").values()
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    # The deployed key is generated and read at run time: no signing key in the template's configuration
+    assert "CURSOR_SIGNING_KEY" not in (ROOT / "template.yaml").read_text()
+    lister = template["Resources"]["ListIncidentsFunction"]["Properties"]
+    assert lister["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": "CursorSigningSecret"}
+    statements = [s for policy in lister["Policies"] for s in policy["Statement"]]
+    assert {
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [{"Ref": "CursorSigningSecret"}],
+    } in statements
+    # only the list signs cursors
+    for name in set(incident_routes.values()) - {"ListIncidentsFunction"}:
+        assert "CURSOR_SECRET_ARN" not in str(template["Resources"][name]), name
