@@ -1085,19 +1085,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="records per asynchronous export job (100000,1000000); empty for none",
     )
     parser.add_argument("--skip-sync", action="store_true", help="run only the job part")
+    parser.add_argument(
+        "--incident-sizes",
+        default="100000",
+        help="incidents for the summary and distribution benchmark (100000); empty for none",
+    )
     parser.add_argument("--job-timeout", type=float, default=3600.0, help="seconds a job may take (3600)")
     args = parser.parse_args(argv)
     args.sizes = _csv_list(args.sizes, int)
     args.formats = _csv_list(args.formats, str)
     args.job_sizes = _csv_list(args.job_sizes, int)
+    args.incident_sizes = _csv_list(args.incident_sizes, int)
     if not args.skip_sync and (not args.sizes or any(size < 1 for size in args.sizes)):
         parser.error("--sizes takes positive record counts, e.g. 10000,100000")
     if not args.skip_sync and (not args.formats or set(args.formats) - {"csv", "json", "jsonl"}):
         parser.error("--formats takes csv, json and/or jsonl")
     if any(size < 1 for size in args.job_sizes):
         parser.error("--job-sizes takes positive record counts, e.g. 100000,1000000")
-    if args.skip_sync and not args.job_sizes:
-        parser.error("--skip-sync leaves nothing to run without --job-sizes")
+    if args.skip_sync and not args.job_sizes and not args.incident_sizes:
+        parser.error("--skip-sync leaves nothing to run without --job-sizes or --incident-sizes")
     if args.repeat < 1 or args.days < 1 or args.load_threads < 1 or args.job_timeout <= 0:
         parser.error("--repeat, --days and --load-threads must be at least 1, --job-timeout positive")
     return args
@@ -1257,6 +1263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if problems:
                 log(f"{problems} problem(s): see PROBLEM lines above")
+        if args.incident_sizes:
+            from devtools.bench_incidents import run_incident_stats  # noqa: PLC0415
+
+            lines = run_incident_stats(args.incident_sizes, dynamodb, args.repeat, args.load_threads)
+            log("\nincident summary and distribution (through the handlers; best of --repeat):")
+            for line in lines:
+                log(line)
     finally:
         dynamodb.stop()
         log(f"\nDynamoDB Local stopped; total {time.perf_counter() - began:.0f}s")

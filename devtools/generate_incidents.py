@@ -26,6 +26,7 @@ from typing import Any
 
 from devtools.generate import DEFAULT_SEED, DEMO_DAYS, demo_window
 from export_service.logic.incident_records import IncidentBundle
+from export_service.models.alerts import Alert
 from export_service.models.incidents import (
     MILESTONES,
     PRIORITIES,
@@ -142,6 +143,15 @@ _SEGMENTS = ("USA", "EU", "APAC")
 _RULES = ("is_valid_email", "amount >= 0", "shipped_at >= ordered_at")
 _ATTRIBUTES = ("SHIPPING_ADDRESS", "EMAIL", "AMOUNT", "CUSTOMER_ID", "CREATED_AT")
 _VIOLATION_PREFIXES = ("FEATURE", "DATA", "SCHEMA", "FRESHNESS", "VOLUME")
+_ALERT_TYPES = {
+    "FEATURE": "METRIC_ANOMALY",
+    "DATA": "DATA_QUALITY",
+    "SCHEMA": "SCHEMA_CHANGE",
+    "FRESHNESS": "FRESHNESS",
+    "VOLUME": "VOLUME_ANOMALY",
+}
+_CHANNELS = ("critical-alerts-slack", "data-team-email", "pagerduty-data", '=HYPERLINK("http://x.example")')
+_PROJECT_NAMES = {0: "Default project", 7: "E-commerce Analytics", 24: "Finance reporting", 31: "Customer data"}
 
 _ROLES = ("Incident Commander", "Communications Lead", "Operations Lead", "Scribe", "Technical Lead")
 _TEAMS = ("Payments", "Platform", "SRE", "Data Engineering", "Identity", "Mobile")
@@ -843,6 +853,7 @@ def _bundle(tenant: _Tenant, rng: random.Random, index: int, created: int, lo: i
         history=[{"timestamp": _stamp(at), "state": state, "alert_refs": refs} for at, state, refs in history],
     )
     retrospectives = [_retrospective(draft, times, number, name, title)] if "retrospective_started" in times else []
+    alerts = _alerts(incident)
     events = [
         IncidentEvent(
             id=_random_id(rng),
@@ -857,7 +868,52 @@ def _bundle(tenant: _Tenant, rng: random.Random, index: int, created: int, lo: i
         )
         for at, _, kind, by, details, edited_at in sorted(draft.events, key=lambda event: (event[0], event[1]))
     ]
-    return IncidentBundle(incident, events, assignments, impacts, retrospectives)
+    return IncidentBundle(incident, events, assignments, impacts, retrospectives, alerts)
+
+
+def _alerts(incident: Incident) -> list[Alert]:
+    """One alert per alert_ref of the incident's history: that upload (metric_time) of the incident's asset and
+    that violation. Drawn from a generator seeded by the incident's id, so adding alerts changed nothing else."""
+    rng = random.Random(f"alerts:{incident.id}")
+    priority = incident.severity or "MEDIUM"
+    table = [part for part in incident.source_name.replace("/", ".").split(".") if part][-1].upper()
+    alerts = []
+    for entry in incident.history:
+        for ref in entry["alert_refs"]:
+            metric_ms = _ceil_ms(datetime.fromisoformat(ref["metric_time"]))
+            created = metric_ms + rng.randint(5 * _SECOND, 10 * _MINUTE)
+            metric = rng.choice(incident.metrics)
+            observed = round(rng.uniform(0, 100), 4)
+            threshold = round(rng.uniform(0, 100), 4)
+            kind = _ALERT_TYPES[ref["violation_name"].split(".", 1)[0]]
+            message = f"{metric['display_metric_name']} was {observed} ({kind}), outside the expected {threshold}"
+            alerts.append(
+                Alert(
+                    type=kind,
+                    source=incident.source_name,
+                    asset_id=incident.asset_id,
+                    attribute=metric["attribute"],
+                    job_id=f"job-{_random_id(rng)}",
+                    create_time=_stamp(created),
+                    save_time=_stamp(created + rng.randint(100, 10 * _SECOND)),
+                    violation_data={"metric_name": metric["metric_name"], "observed": observed, "threshold": threshold},
+                    violation_name=ref["violation_name"],
+                    notification_channels=rng.sample(_CHANNELS, rng.randint(0, 2)),
+                    is_notification_enabled=rng.random() < 0.8,
+                    metric_time=ref["metric_time"],
+                    is_notified=rng.random() < 0.6,
+                    metric_value=observed,
+                    policy_name=incident.alert_policy_name,
+                    segment=metric["segment"],
+                    priority=priority,
+                    description={priority: [message]},
+                    source_name=table,
+                    source_type=incident.connection_type,
+                    project_name=_PROJECT_NAMES[incident.project_id],
+                    tags=list(incident.tags),
+                )
+            )
+    return alerts
 
 
 def incident_bundles(
@@ -910,6 +966,7 @@ def _count_rows(bundles: Iterator[IncidentBundle]) -> dict[str, int]:
         counts[Dataset.INCIDENT_ROLE_ASSIGNMENTS] += len(bundle.role_assignments)
         counts[Dataset.INCIDENT_IMPACTS] += len(bundle.impacts)
         counts[Dataset.RETROSPECTIVES] += len(bundle.retrospectives)
+        counts["alerts"] = counts.get("alerts", 0) + len(bundle.alerts)
     return counts
 
 

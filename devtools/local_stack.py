@@ -59,6 +59,11 @@ DEMO_KEYS = (
 )
 
 
+# Signs incident list cursors locally (a deployed stack generates its key in Secrets Manager). Published, like the
+# demo keys: never use it outside the local stack.
+DEV_CURSOR_SIGNING_KEY = "local-dev-cursor-signing-key-not-a-secret-0001"
+
+
 def configure_environment(moto_url: str, dynamodb_endpoint: str, refs: dict[str, str]) -> None:
     """What the functions see: the template's environment, with AWS endpoints pointing at the local services."""
     os.environ.update(
@@ -72,6 +77,7 @@ def configure_environment(moto_url: str, dynamodb_endpoint: str, refs: dict[str,
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
+    os.environ.setdefault("CURSOR_SIGNING_KEY", DEV_CURSOR_SIGNING_KEY)
     for spec in functions(refs).values():
         for name, value in spec.environment.items():
             os.environ.setdefault(name, value)
@@ -199,6 +205,11 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f'\'filter={{"range":{{"start":"{first}T00:00:00Z"}}}}\' --data-urlencode '
         '\'sort={"field":"created_at","direction":"desc"}\' | head -3',
         f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from=yesterday'   # 400 naming 'from'",
+        f"  curl -sS -D - -H 'apikey: {key.token}' '{stack.url}/v1/incidents?severities=HIGH&statuses=OPEN&limit=5'"
+        "   # next page: &cursor=<X-Next-Cursor>",
+        f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/incidents/distribution?timezone=Europe/Berlin"
+        f"&from_time={week}T00:00:00Z'",
+        f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/incidents/summary'",
         "",
         "Nightly exports are on for acme and globex (from a day before the demo data ends). Run a night now, then",
         "list its reports (links valid 300 s):",

@@ -17,10 +17,27 @@ OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 
 def generate() -> str:
     from export_service.api.app import create_app  # noqa: PLC0415
-    from export_service.api.routes import audit_export, dataset_export, export_jobs, export_requests  # noqa: PLC0415
+    from export_service.api.routes import (  # noqa: PLC0415
+        alerts,
+        audit_export,
+        dataset_export,
+        export_jobs,
+        export_requests,
+        incident_stats,
+        incidents,
+    )
 
     routers = [audit_export.router, dataset_export.router, export_requests.router]
     app = create_app([*routers, export_jobs.start_router, export_jobs.get_router, export_jobs.list_router])
+    for router in (
+        incidents.list_router,
+        incident_stats.distribution_router,
+        incident_stats.summary_router,
+        incidents.detail_router,
+        incidents.incident_alerts_router,
+        alerts.by_filters_router,
+    ):
+        app.include_router(router)
     schema = app.get_openapi_json_schema(
         title="Incident and audit export API",
         version="1.0.0",

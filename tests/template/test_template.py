@@ -224,3 +224,32 @@ def test_nightly_steps_write_only_their_own_files_and_table():
     for statement in _statements(fns["NightlyCommitFunction"]):
         assert all(action.startswith("dynamodb:") for action in _listed(statement["Action"]))
         assert _listed(statement["Resource"]) == [{"Fn::GetAtt": ["ExportRequestsTable", "Arn"]}]
+
+
+def test_incident_api_has_one_function_per_route_and_a_generated_cursor_key():
+    routes = {(route.method, route.path): route.function for route in api().routes}
+    incident_routes = {
+        ("GET", "/v1/incidents"): "ListIncidentsFunction",
+        ("GET", "/v1/incidents/{incidentId}"): "GetIncidentFunction",
+        ("GET", "/v1/incidents/{incidentId}/alerts"): "IncidentAlertsFunction",
+        ("GET", "/v1/incidents/distribution"): "IncidentDistributionFunction",
+        ("GET", "/v1/incidents/summary"): "IncidentSummaryFunction",
+        ("POST", "/v1/alerts/by-filters"): "AlertsByFiltersFunction",
+    }
+    assert {key: routes.get(key) for key in incident_routes} == incident_routes
+    template = load_template()
+    (secret,) = resources(template, "AWS::SecretsManager::Secret").values()
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    # The deployed key is generated and read at run time: no signing key in the template's configuration
+    assert "CURSOR_SIGNING_KEY" not in (ROOT / "template.yaml").read_text()
+    lister = template["Resources"]["ListIncidentsFunction"]["Properties"]
+    assert lister["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": "CursorSigningSecret"}
+    statements = [s for policy in lister["Policies"] for s in policy["Statement"]]
+    assert {
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [{"Ref": "CursorSigningSecret"}],
+    } in statements
+    # only the list signs cursors
+    for name in set(incident_routes.values()) - {"ListIncidentsFunction"}:
+        assert "CURSOR_SECRET_ARN" not in str(template["Resources"][name]), name

@@ -432,8 +432,8 @@ def test_incident_extras_are_the_seed_002_fields():
         connection_type="BIGQUERY",
         connection_id="conn-123",
         alert_policy_id="4",
-        alert_policy_name="test_policy",
-        source_name="orders",
+        alert_policy_name="Test_Policy",
+        source_name="SNOWFLAKE.Sales.ORDERS",
         description="…",
         ticket_id=2411,
         last_upload_timestamp=datetime(2025, 6, 30, 14, 12, 51, 871000, tzinfo=UTC),
@@ -450,13 +450,15 @@ def test_incident_extras_are_the_seed_002_fields():
         "connection_type": "BIGQUERY",
         "connection_id": "conn-123",
         "alert_policy_id": "4",
-        "alert_policy_name": "test_policy",
-        "source_name": "orders",
+        "alert_policy_name": "Test_Policy",
+        "source_name": "SNOWFLAKE.Sales.ORDERS",
         "description": "…",
         "ticket_id": 2411,
         "last_upload_timestamp": "2025-06-30T14:12:51.871Z",
         "metrics": '[{"metric_name":"contains_pii","segment":null}]',
         "history": '[{"timestamp":"2025-06-30T14:12:51.871Z","state":"NEW","alert_refs":[]}]',
+        # text_to_search's case-insensitive match: both names lower-cased, one a line
+        "search_text": "test_policy\nsnowflake.sales.orders",
     }
     extras["tags"].append("changed")
     assert incident.tags == ["T1", "PROD"]  # a copy
@@ -479,6 +481,7 @@ def test_incident_extras_defaults():
         "last_upload_timestamp": "",
         "metrics": "[]",
         "history": "[]",
+        "search_text": "\n",
     }
 
 

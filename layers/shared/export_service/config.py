@@ -28,6 +28,10 @@ class Settings(BaseModel):
     count_cap: int = Field(default=100_000, ge=1)
     # Partitions read ahead (on threads) while the current page is formatted; 1 reads sequentially.
     read_prefetch: int = Field(default=2, ge=1, le=16)
+    # Incident list cursors are HMAC-signed. Deployed: the key is a generated Secrets Manager secret, read once per
+    # cold start; locally: a documented development key straight from the environment (never in deployed config).
+    cursor_secret_arn: str = ""
+    cursor_signing_key: str = Field(default="", repr=False)
 
 
 class ConfigurationError(RuntimeError):
@@ -47,6 +51,8 @@ _ENV = {
     "max_response_bytes": "MAX_RESPONSE_BYTES",
     "count_cap": "EXPORT_COUNT_CAP",
     "read_prefetch": "READ_PREFETCH",
+    "cursor_secret_arn": "CURSOR_SECRET_ARN",
+    "cursor_signing_key": "CURSOR_SIGNING_KEY",
 }
 
 

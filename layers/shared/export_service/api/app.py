@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -21,6 +22,18 @@ JSON = "application/json"
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
     body = {"status": status, "error": code, "message": message, **extra}
     return Response(status_code=status, content_type=JSON, body=json.dumps(body))
+
+
+def _body_problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """The body field a validation error is about, as a path (``upload_dates[2]``), and what to fix."""
+    if error.get("type") == "json_invalid":
+        return "body", "the request body is not valid JSON"
+    path = ""
+    for part in error.get("loc", ())[1:]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if not path:
+        return "body", f"the request body must be a JSON object: {error.get('msg', 'invalid value')}"
+    return path, f"request field '{path}': {error.get('msg', 'invalid value')}"
 
 
 def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
@@ -46,11 +59,17 @@ def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
         except ExportServiceError as guard_error:
             return _domain_error(guard_error)
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("loc", ())[:1] == ("body",):
+            parameter, message = _body_problem(first)
+            content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type", "")
+            if "json" not in content_type.lower():
+                message += "; send the body as JSON with 'Content-Type: application/json'"
+            return error_response(400, "INVALID_PARAMETER", message, parameter=parameter)
         location = [str(part) for part in first.get("loc", ())]
-        parameter = location[-1] if location else None
+        name = location[-1] if location else None
         where = "query parameter" if location[:1] == ["query"] else "request field"
-        message = f"{where} '{parameter}': {first.get('msg', 'invalid value')}"
-        return error_response(400, "INVALID_PARAMETER", message, parameter=parameter)
+        message = f"{where} '{name}': {first.get('msg', 'invalid value')}"
+        return error_response(400, "INVALID_PARAMETER", message, parameter=name)
 
     @app.not_found
     def _not_found(_exc: Exception) -> Response:

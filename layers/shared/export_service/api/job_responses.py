@@ -72,6 +72,11 @@ def file_or_job(
         job = start_job(deps.jobs(), tenant, dataset, fmt, parameters, now, estimated=estimated)
         logger.info("sync export handed to a job", tenant=tenant, dataset=dataset, job_id=job["job_id"])
         return accepted(job, now, base_path(event.request_context.path, event.path))
+    return file_response(result, tenant=tenant, dataset=dataset, fmt=fmt)
+
+
+def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: ExportFormat) -> Response[str]:
+    """200 with the export as an attachment (logged, and counted in the RecordsExported metric)."""
     logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=fmt.value)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
     return Response(

@@ -3,11 +3,13 @@
 Base table: pk = ``T#<tenant>#<CODE>#D#<created day>``, sk = ``<created_at>#<id>`` (CODE: INC, EVT, ROLE, IMP, RETRO).
 ByUpdated: ``T#<tenant>#<CODE>#U#<updated day>`` / ``<updated_at>#<id>`` (created or changed since T).
 ByIncident: ``T#<tenant>#I#<incident id>`` / ``<CODE>#<created_at>#<id>`` (one incident and its children).
+Alerts: ``T#<tenant>#ALERT#<asset id>`` / ``<metric_time>#<violation_name>`` (one item per upload and violation).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from export_service.dal.query import (
     query_args,
     query_count,
     query_pages,
+    write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
 from export_service.models.incidents import DATASETS, Dataset
@@ -40,6 +43,16 @@ class IncidentQuery(BaseModel):
     tags: list[str] = Field(default_factory=list)
     project_ids: list[int] = Field(default_factory=list)
     incident_id: str | None = None
+    # seed 002's incident API filters
+    impacts: list[str] = Field(default_factory=list)
+    connection_types: list[str] = Field(default_factory=list)
+    connection_ids: list[str] = Field(default_factory=list)
+    alert_policy_ids: list[str] = Field(default_factory=list)
+    search: str | None = None  # lower-case text, matched inside search_text (policy and source names)
+
+
+def _alert_pk(tenant: str, asset_id: str) -> str:
+    return f"T#{tenant}#ALERT#{asset_id}"
 
 
 def _code(dataset: Dataset) -> str:
@@ -53,10 +66,17 @@ def _partition_filters(query: IncidentQuery) -> dict[str, Any]:
         ("priority", query.priorities),
         ("status", query.statuses),
         ("project_id", query.project_ids),
+        ("impact", query.impacts),
+        ("connection_type", query.connection_types),
+        ("connection_id", query.connection_ids),
+        ("alert_policy_id", query.alert_policy_ids),
     ):
         if values:
             one_of[attribute] = list(values)
-    return {"one_of": one_of, "contains_any": {"tags": list(query.tags)} if query.tags else {}}
+    contains_any: dict[str, list[str]] = {"tags": list(query.tags)} if query.tags else {}
+    if query.search:
+        contains_any["search_text"] = [query.search]
+    return {"one_of": one_of, "contains_any": contains_any}
 
 
 class IncidentStore:
@@ -136,6 +156,29 @@ class IncidentStore:
     def count(self, part: QueryPartition, cap: int) -> int:
         return query_count(self._client, query_args(self._table, part), cap)
 
+    def read_fields(
+        self,
+        parts: Sequence[QueryPartition],
+        fields: Sequence[str],
+        *,
+        start_after: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+        prefetch: int = 1,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of ``fields`` of the items of every partition, in plan order. ``start_after`` (the ``pk`` and
+        ``sk`` of an item of the first partition) resumes strictly after that item; ``page_size`` caps the items
+        each Query evaluates, so a short page reads little more than it returns."""
+
+        def pages(index: int, part: QueryPartition) -> Iterator[list[dict[str, Any]]]:
+            args = query_args(self._table, part, fields)
+            if page_size:
+                args["Limit"] = page_size
+            if index == 0 and start_after and start_after.get("pk") == part.pk:
+                args["ExclusiveStartKey"] = {"pk": {"S": start_after["pk"]}, "sk": {"S": start_after["sk"]}}
+            return query_pages(self._client, args)
+
+        return read_ahead([functools.partial(pages, index, part) for index, part in enumerate(parts)], prefetch)
+
     def bounds(self, tenant: str, dataset: Dataset) -> tuple[date, date] | None:
         """UTC days of the dataset's earliest and latest created_at for the tenant (kept on write)."""
         item = self._client.get_item(
@@ -159,6 +202,36 @@ class IncidentStore:
         if not items:
             return None
         return item_to_record(items[0])
+
+    # ---- alerts (seed 002): pk = T#<tenant>#ALERT#<asset id>, sk = <metric_time>#<violation_name> ----------
+    def find_alerts(self, tenant: str, source: str, metric_time: str) -> list[dict[str, Any]]:
+        """The alerts of one upload (``metric_time``, as stored) of one asset, in violation name order."""
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :at)",
+            "ExpressionAttributeValues": {":pk": {"S": _alert_pk(tenant, source)}, ":at": {"S": f"{metric_time}#"}},
+            "ProjectionExpression": "#doc",
+            "ExpressionAttributeNames": {"#doc": "document"},
+        }
+        return [json.loads(item["document"]) for page in query_pages(self._client, args) for item in page]
+
+    def put_alerts(self, tenant: str, alerts: Iterable[Mapping[str, Any]]) -> int:
+        """Write alerts (seed 002's objects plus ``asset_id``); the same asset, upload and violation overwrite."""
+        batch: dict[str, dict[str, Any]] = {}
+        written = 0
+        for alert in alerts:
+            sk = f"{alert['metric_time']}#{alert['violation_name']}"
+            pk = _alert_pk(tenant, alert["asset_id"])
+            item = {"pk": {"S": pk}, "sk": {"S": sk}, "tenant": {"S": tenant}, "document": {"S": json.dumps(alert)}}
+            batch[pk + "|" + sk] = {"PutRequest": {"Item": item}}
+            if len(batch) == 25:
+                write_batch(self._client, self._table, list(batch.values()))
+                written += len(batch)
+                batch.clear()
+        if batch:
+            write_batch(self._client, self._table, list(batch.values()))
+            written += len(batch)
+        return written
 
     # ---- writing --------------------------------------------------------------------------------
     def put_rows(self, tenant: str, dataset: Dataset, rows: Iterable[tuple[dict[str, str], dict[str, Any]]]) -> int:

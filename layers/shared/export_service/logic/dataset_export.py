@@ -109,14 +109,22 @@ def _json_parameter(name: str, raw: str | None) -> Any:
     )
 
 
-def _split(values: Sequence[str] | None) -> list[str] | None:
+def split_values(values: Sequence[str] | None) -> list[str] | None:
     """Seed 002's comma-separated lists, also accepted as repeated parameters."""
     if values is None:
         return None
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _list_filter(name: str, value: Any, where: str) -> list[Any]:
+def list_filter(
+    name: str,
+    value: Any,
+    where: str,
+    choices: Mapping[str, tuple[str, ...] | None] = LIST_FILTERS,
+    most: int | None = None,
+) -> list[Any]:
+    """A validated list filter: distinct values, bounded in number and length; ``project_ids`` as integers, and
+    only the ``choices`` of the name when it has any."""
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
@@ -126,7 +134,7 @@ def _list_filter(name: str, value: Any, where: str) -> list[Any]:
         raise InvalidParameterError(f"{where} must be {kind}", parameter=name)
     # DynamoDB allows 100 operands in an IN and 4 KB of expression: bound what a caller can ask for.
     distinct = list(dict.fromkeys(value))
-    most = MAX_TAGS if name == "tags" else MAX_FILTER_VALUES
+    most = most or (MAX_TAGS if name == "tags" else MAX_FILTER_VALUES)
     if len(distinct) > most:
         raise InvalidParameterError(f"{where} has {len(distinct)} values; at most {most} per request", parameter=name)
     if name == "project_ids":
@@ -142,7 +150,7 @@ def _list_filter(name: str, value: Any, where: str) -> list[Any]:
             f"{where} must be non-empty strings of at most {MAX_VALUE_CHARS} characters", parameter=name
         )
     value = distinct
-    allowed = LIST_FILTERS[name]
+    allowed = choices.get(name)
     if allowed is not None:
         unknown = [entry for entry in value if entry not in allowed]
         if unknown:
@@ -235,13 +243,13 @@ def build_dataset_request(
     time_range = document.get("range") or {}
     chosen: dict[str, Any] = {}
     for name in LIST_FILTERS:
-        from_query, from_filter = _split(lists.get(name)), document.get(name)
+        from_query, from_filter = split_values(lists.get(name)), document.get(name)
         if from_query is not None and from_filter is not None:
             raise InvalidParameterError(f"'{name}' is given both as a parameter and in 'filter'", parameter=name)
         if from_query is not None:
-            chosen[name] = _list_filter(name, from_query, f"query parameter '{name}'")
+            chosen[name] = list_filter(name, from_query, f"query parameter '{name}'")
         elif from_filter is not None:
-            chosen[name] = _list_filter(name, from_filter, f"filter field '{name}'")
+            chosen[name] = list_filter(name, from_filter, f"filter field '{name}'")
     if incident_id is not None and "incident_id" in document:
         raise InvalidParameterError(
             "'incident_id' is given both as a parameter and in 'filter'", parameter="incident_id"

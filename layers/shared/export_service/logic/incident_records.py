@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from export_service.models.alerts import Alert
 from export_service.models.incidents import (
     DATASETS,
     EVENT_DETAILS_SCHEMAS,
@@ -32,6 +33,7 @@ class IncidentBundle:
     role_assignments: list[IncidentRoleAssignment] = field(default_factory=list)
     impacts: list[IncidentImpact] = field(default_factory=list)
     retrospectives: list[Retrospective] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # seed 002: the alerts behind the history's alert_refs
 
 
 def _text(value: Any) -> str:
@@ -78,13 +80,22 @@ def incident_extras(incident: Incident) -> dict[str, Any]:
         "last_upload_timestamp": _text(incident.last_upload_timestamp),
         "metrics": _text(incident.metrics),
         "history": _text(incident.history),
+        # text_to_search (seed 002) matches policy and source names case-insensitively: stored lower-cased once,
+        # so a Query's FilterExpression can use contains() on it. A newline separates the two names.
+        "search_text": search_text(incident.alert_policy_name, incident.source_name),
     }
+
+
+def search_text(policy_name: str, source_name: str) -> str:
+    return f"{policy_name.lower()}\n{source_name.lower()}"
 
 
 class IncidentWriterStore(Protocol):
     def put_rows(self, tenant: str, dataset: Dataset, rows: Iterable[tuple[dict[str, str], dict[str, Any]]]) -> int: ...
 
     def delete_incident(self, tenant: str, incident_id: str) -> dict[str, str] | None: ...
+
+    def put_alerts(self, tenant: str, alerts: Iterable[Mapping[str, Any]]) -> int: ...
 
 
 def write_incident_bundles(
@@ -106,6 +117,10 @@ def write_incident_bundles(
         ):
             if models:
                 counts[dataset] += store.put_rows(tenant, dataset, [(export_row(dataset, m), {}) for m in models])
+        if bundle.alerts:
+            counts["alerts"] = counts.get("alerts", 0) + store.put_alerts(
+                tenant, [alert.model_dump() for alert in bundle.alerts]
+            )
     return counts
 
 

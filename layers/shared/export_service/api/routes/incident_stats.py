@@ -1,0 +1,91 @@
+"""GET /v1/incidents/distribution and GET /v1/incidents/summary (seed 002); one router per endpoint."""
+
+import json
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from export_service.api.caller import authorised_caller
+from export_service.api.deps import get_dependencies
+from export_service.api.incident_params import FILTER_NAMES, LIST_NAMES, IncidentFilterParams
+from export_service.api.query_guard import register_query_rules
+from export_service.logic.incident_filters import IncidentFilter, build_incident_filter
+from export_service.logic.incident_stats import incident_distribution, incident_summary, parse_timezone
+from export_service.models.api_keys import Permission
+from export_service.models.incident_api import Distribution, Summary
+from export_service.timefmt import utc_now
+
+distribution_router = Router()
+summary_router = Router()
+
+_READ = Permission.INCIDENTS_READ.value
+register_query_rules("/v1/incidents/distribution", FILTER_NAMES | {"timezone"}, LIST_NAMES, _READ)
+register_query_rules("/v1/incidents/summary", FILTER_NAMES, LIST_NAMES, _READ)
+JSON = "application/json"
+_ERRORS: dict[int, OpenAPIResponse] = {
+    400: {"description": "Invalid filter, time, range or timezone (named in the error)"},
+    401: {"description": "Missing, invalid or revoked API key"},
+    403: {"description": "The key lacks INCIDENTS_READ"},
+}
+
+
+def _request(router: Router, filters: IncidentFilterParams) -> IncidentFilter:
+    _, principal = authorised_caller(router, Permission.INCIDENTS_READ)
+    return build_incident_filter(
+        principal.tenant_id,
+        filters.lists(),
+        from_time=filters.from_time,
+        to_time=filters.to_time,
+        text_to_search=filters.text_to_search,
+        now=utc_now(),
+    )
+
+
+@distribution_router.get(
+    "/v1/incidents/distribution",
+    summary="Day-by-day incident counts by severity and impact (seed 002)",
+    description=(
+        "The list's filters; incidents counted on the calendar day of their created_time in `timezone` (IANA, "
+        "default UTC), so the same incidents can fall on different days for different zones, and a day with a DST "
+        'change is 23 or 25 hours long. `counts` is by severity with "" for incidents without one, '
+        '`counts_by_impact` by impact (with "" too); every key is present, zeros included. Only days with at '
+        "least one matching incident are listed, oldest first. Without from_time, from the tenant's first incident."
+    ),
+    tags=["incidents"],
+    responses={200: {"description": "Counts per day", "content": {JSON: {"model": Distribution}}}, **_ERRORS},
+)
+def get_distribution(
+    filters: Annotated[IncidentFilterParams, Query()],
+    timezone: Annotated[str, Query(description="IANA time zone of the calendar days, e.g. Europe/Berlin")] = "UTC",
+) -> Response[str]:
+    request = _request(distribution_router, filters)
+    zone = parse_timezone(timezone)
+    deps = get_dependencies()
+    body = incident_distribution(request, deps.incident_store, zone, deps.settings.read_prefetch)
+    return Response(status_code=200, content_type=JSON, body=json.dumps(body))
+
+
+@summary_router.get(
+    "/v1/incidents/summary",
+    summary="Incident totals and mean time to resolve, now and in the previous period (seed 002)",
+    description=(
+        "Over the incidents created in the period [from_time, to_time] (default: the 30 days up to to_time, which "
+        "defaults to now) that match the list's filters: `total`; `open` and `closed` by their current status "
+        "(CLOSED = resolved); `mean_time_to_resolve`, the mean of resolved_at - created_time over the closed ones, "
+        "in hours rounded to the nearest (halves up), null when none is closed; `previous_mean_time_to_resolve`, "
+        "the same over the period of the same length just before; `open_by_tag` and `closed_by_tag`, open and "
+        "closed incidents per tag (an incident counts once for each of its tags). The periods used are echoed. "
+        "Computed by streaming the matching incidents' created_time, status, tags and resolved_at (memory does not "
+        "grow with their number; time does, linearly: see README)."
+    ),
+    tags=["incidents"],
+    responses={200: {"description": "The summary", "content": {JSON: {"model": Summary}}}, **_ERRORS},
+)
+def get_summary(filters: Annotated[IncidentFilterParams, Query()]) -> Response[str]:
+    request = _request(summary_router, filters)
+    deps = get_dependencies()
+    body = incident_summary(request, deps.incident_store, deps.settings.read_prefetch)
+    return Response(status_code=200, content_type=JSON, body=json.dumps(body))

@@ -1,0 +1,103 @@
+"""What the incident API (seed 002) answers: list items, details, distribution and summary."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+# The list item's fields: seed 002's, in its order (created_at is its created_time), then this service's extras.
+LIST_FIELDS = (
+    "id",
+    "project_id",
+    "asset_id",
+    "last_upload_timestamp",
+    "created_time",
+    "severity",
+    "impact",
+    "status",
+    "ticket_id",
+    "alert_policy_id",
+    "alert_policy_name",
+    "description",
+    "tags",
+    "number",
+    "name",
+    "connection_type",
+    "connection_id",
+    "source_name",
+)
+
+
+class IncidentListItem(BaseModel):
+    id: str = Field(description="The incident's id (a UUID string here; seed 002's example shows an integer)")
+    project_id: int
+    asset_id: str
+    last_upload_timestamp: str | None = Field(description="ISO 8601 UTC with milliseconds")
+    created_time: str = Field(description="ISO 8601 UTC with milliseconds; from_time/to_time filter on it")
+    severity: str = Field(description='LOW, MEDIUM, HIGH, or "" when not set')
+    impact: str = Field(description='LOW, MEDIUM, HIGH, or "" when not set')
+    status: str = Field(description="OPEN or CLOSED (CLOSED = resolved)")
+    ticket_id: int | None
+    alert_policy_id: str
+    alert_policy_name: str
+    description: str
+    tags: list[str]
+    number: str = Field(description="Human-readable number, e.g. INC-1042 (not in seed 002)")
+    name: str = Field(description="Title (not in seed 002)")
+    connection_type: str = Field(description="The asset's connection type, e.g. SNOWFLAKE (not in seed 002)")
+    connection_id: str = Field(description="The asset's connection (not in seed 002)")
+    source_name: str = Field(description="The asset's source path; text_to_search looks in it (not in seed 002)")
+
+
+class AlertRef(BaseModel):
+    metric_time: str
+    violation_name: str
+
+
+class HistoryEntry(BaseModel):
+    timestamp: str
+    state: str = Field(description="NEW, ONGOING, RESOLVED or REOPENED")
+    alert_refs: list[AlertRef]
+
+
+class Metric(BaseModel):
+    metric_name: str
+    metric_aggregation: str
+    display_metric_name: str
+    segment: str | None = None
+    rule: str | None = Field(default=None, description="Set: a virtual attribute of a correctness policy")
+    attribute: str | None = None
+
+
+class IncidentDetail(IncidentListItem):
+    metrics: list[Metric]
+    history: list[HistoryEntry]
+
+
+class DistributionDay(BaseModel):
+    date: str = Field(description="Calendar day (YYYY-MM-DD) in the requested timezone")
+    counts: dict[str, int] = Field(description='By severity: LOW, MEDIUM, HIGH and "" (no severity)')
+    counts_by_impact: dict[str, int] = Field(description='By impact: LOW, MEDIUM, HIGH and "" (no impact)')
+
+
+class Distribution(BaseModel):
+    incidents: list[DistributionDay] = Field(description="Days with at least one matching incident, oldest first")
+    timezone: str
+
+
+class Summary(BaseModel):
+    total: int = Field(description="Incidents created in the period (matching the filters)")
+    open: int = Field(description="Of those, currently OPEN")
+    closed: int = Field(description="Of those, currently CLOSED")
+    mean_time_to_resolve: int | None = Field(
+        description="Mean of resolved_at - created_at over the period's CLOSED incidents, in hours, rounded to the "
+        "nearest hour; null when none is closed"
+    )
+    previous_mean_time_to_resolve: int | None = Field(
+        description="The same over the period of the same length just before"
+    )
+    open_by_tag: dict[str, int]
+    closed_by_tag: dict[str, int]
+    from_time: str = Field(description="The period's start (inclusive)")
+    to_time: str = Field(description="The period's end (inclusive)")
+    previous_from_time: str
+    previous_to_time: str

@@ -1,0 +1,126 @@
+"""The incident API's handlers against moto: the cursor key read from Secrets Manager (as deployed), permissions,
+and what only a small hand-built data set shows (same-millisecond incidents across pages, no severity)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import boto3
+import pytest
+
+from devtools.lambda_runtime import rest_proxy_event
+from export_service.logic.cursor import CursorPosition, seal_cursor
+from export_service.logic.incident_records import write_incident_bundles
+from tests.helpers import authorizer_context, response_header
+from tests.integration.incident_support import bundles, incident_store
+from tests.integration.support import call, specs
+
+pytestmark = pytest.mark.integration
+
+SECRET = "k" * 40  # what Secrets Manager generated for this stack
+
+
+@pytest.fixture(scope="module")
+def data(stack) -> None:
+    store = incident_store(stack)
+    for tenant in ("acme", "globex"):
+        write_incident_bundles(store, tenant, bundles(tenant))
+    # The template's secret, named as the function's environment resolves it locally.
+    secret_id = specs()["ListIncidentsFunction"].environment["CURSOR_SECRET_ARN"]
+    boto3.client("secretsmanager").create_secret(Name=secret_id, SecretString=SECRET)
+
+
+def _event(
+    resource: str,
+    path: str,
+    params: Mapping[str, str | Sequence[str]] | None = None,
+    *,
+    tenant: str = "acme",
+    permissions: str = "INCIDENTS_READ",
+    path_parameters: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    query = {name: [value] if isinstance(value, str) else list(value) for name, value in (params or {}).items()}
+    return rest_proxy_event(
+        method="GET",
+        path=path,
+        resource=resource,
+        path_parameters=path_parameters,
+        query=query,
+        authorizer=authorizer_context(tenant, f"ak_{tenant}_incidents", permissions),
+    )
+
+
+def _list(params: Mapping[str, str | Sequence[str]] | None = None, **kwargs: Any) -> dict[str, Any]:
+    return call("ListIncidentsFunction", _event("/v1/incidents", "/v1/incidents", params, **kwargs))
+
+
+def test_cursors_are_signed_with_the_secrets_manager_key(data):
+    # Given the deployed configuration (a secret ARN, no development key), when a first page is served
+    first = _list({"limit": "2"})
+    assert first["statusCode"] == 200, first["body"]
+    cursor = response_header(first, "X-Next-Cursor")
+    assert cursor
+    # Then the next page resumes after it, and a cursor signed with any other key is refused
+    second = _list({"limit": "2", "cursor": cursor})
+    assert second["statusCode"] == 200
+    ids = [item["id"] for item in json.loads(first["body"]) + json.loads(second["body"])]
+    assert len(set(ids)) == 4
+    payload = json.loads(base64.urlsafe_b64decode(cursor.split(".")[0] + "=="))
+    forged = seal_cursor(
+        b"another-key-of-at-least-32-characters!", "acme", payload["q"], CursorPosition.model_validate(payload)
+    )
+    refused = _list({"limit": "2", "cursor": forged})
+    assert refused["statusCode"] == 400 and json.loads(refused["body"])["parameter"] == "cursor"
+
+
+def test_walk_over_every_acme_incident_one_at_a_time_sees_each_once(data):
+    seen: list[str] = []
+    cursor = None
+    while True:
+        response = _list({"limit": "1", **({"cursor": cursor} if cursor else {})})
+        assert response["statusCode"] == 200, response["body"]
+        seen += [item["id"] for item in json.loads(response["body"])]
+        cursor = response_header(response, "X-Next-Cursor")
+        if not cursor:
+            break
+    want = sorted(
+        ((b.incident.created_at, b.incident.id) for b in bundles("acme")),
+        reverse=True,
+    )
+    assert seen == [incident_id for _, incident_id in want]  # two incidents share a millisecond: still each once
+
+
+@pytest.mark.parametrize(
+    ("function", "resource", "path", "path_parameters"),
+    [
+        ("ListIncidentsFunction", "/v1/incidents", "/v1/incidents", None),
+        ("IncidentSummaryFunction", "/v1/incidents/summary", "/v1/incidents/summary", None),
+        ("IncidentDistributionFunction", "/v1/incidents/distribution", "/v1/incidents/distribution", None),
+        ("GetIncidentFunction", "/v1/incidents/{incidentId}", "/v1/incidents/x", {"incidentId": "x"}),
+        ("IncidentAlertsFunction", "/v1/incidents/{incidentId}/alerts", "/v1/incidents/x/alerts", {"incidentId": "x"}),
+    ],
+)
+def test_a_key_without_incidents_read_is_403_whatever_it_sends(data, function, resource, path, path_parameters):
+    event = _event(resource, path, {"limit": "0"}, permissions="AUDIT_READ", path_parameters=path_parameters)
+    response = call(function, event)
+    assert response["statusCode"] == 403, response["body"]
+
+
+def test_distribution_counts_incidents_without_severity_under_the_empty_key(data):
+    response = call(
+        "IncidentDistributionFunction",
+        _event("/v1/incidents/distribution", "/v1/incidents/distribution", tenant="globex"),
+    )
+    assert response["statusCode"] == 200, response["body"]
+    days = json.loads(response["body"])["incidents"]
+    counted: dict[str, int] = {}
+    for day in days:
+        for key, value in day["counts"].items():
+            counted[key] = counted.get(key, 0) + value
+    want: dict[str, int] = {}
+    for bundle in bundles("globex"):
+        want[bundle.incident.severity] = want.get(bundle.incident.severity, 0) + 1
+    assert {k: v for k, v in counted.items() if v} == want
