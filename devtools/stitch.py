@@ -21,6 +21,7 @@ import json
 import sqlite3
 import sys
 import tempfile
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -108,10 +109,11 @@ def _get_json(url: str, token: str) -> dict:
 
 
 def report_urls(api: str, token: str, source: str, newer_than: str) -> Iterator[str]:
-    """The download links of every report of ``source`` created after ``newer_than``, oldest first."""
+    """The download links of every report of ``source`` created after ``newer_than``, oldest first. One night per
+    page, listed when it is reached, so each link is fresh (links live 300 s) when its file is downloaded."""
     after = newer_than
     while True:
-        query = urllib.parse.urlencode({"newer_than": after, "limit": 600})
+        query = urllib.parse.urlencode({"newer_than": after, "limit": 6})
         page = _get_json(f"{api.rstrip('/')}/v1/export-requests?{query}", token)
         for entry in page["data"]:
             if entry["source"] == source and entry["status"] == "completed":
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = stitch(inputs, out)
         except StitchError as error:
+            print(f"stitch: {error}", file=sys.stderr)
+            return 2
+        except urllib.error.URLError as error:  # HTTPError too: a refused key, an expunged or expired link
             print(f"stitch: {error}", file=sys.stderr)
             return 2
     print(f"{result.files} files, {result.rows_read} rows read, {result.rows_written} rows written to {args.output}")

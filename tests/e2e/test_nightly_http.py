@@ -247,7 +247,13 @@ def test_each_night_ran_once_per_tenant_and_duplicates_added_nothing(nights, sta
     for night, found in by_night.items():
         assert sorted(e["source"] for e in found) == sorted(SOURCE_NAMES), night
     objects = _client(stack, "s3").list_objects_v2(Bucket=local_refs()["ExportBucket"], Prefix=f"nightly/{TENANT}/")
-    assert len(objects["Contents"]) == 30  # five nights, six files each: the duplicates wrote nothing extra
+    assert len(objects["Contents"]) == 30  # five nights, six files each
+    # what Step Functions ran: one execution per night, whatever the number of deliveries
+    sfn = _client(stack, "stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=local_refs()["ExportStateMachine"], maxResults=1000)["executions"]
+    mine = sorted(e["name"] for e in executions if e["name"].endswith(f"-{TENANT}"))
+    assert mine == [f"nightly-{night:%Y%m%d}-{TENANT}" for night in NIGHTS[:5]]
+    assert all(e["status"] == "SUCCEEDED" for e in executions if e["name"] in mine)
 
 
 def test_windows_start_an_overlap_before_the_previous_end_and_stop_at_the_run(nights):

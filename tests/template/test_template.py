@@ -197,7 +197,10 @@ def test_the_state_machine_routes_nightly_runs_to_the_sources_map_then_the_commi
     assert sources["Type"] == "Map" and sources["ItemsPath"] == "$.sources"
     (task,) = sources["ItemProcessor"]["States"].values()
     assert task["Type"] == "Task" and task["Parameters"]["FunctionName"] == "${NightlySourceFunctionArn}"
-    assert task["Retry"] and task["Retry"][0]["ErrorEquals"] == ["States.ALL"] and task["Retry"][0]["MaxAttempts"] >= 2
+    # throttling first (it waits longer), then any error; States.ALL must be the last retrier
+    assert task["Retry"][0]["ErrorEquals"][0] == "Lambda.TooManyRequestsException"
+    assert task["Retry"][0]["MaxAttempts"] >= 5
+    assert task["Retry"][-1]["ErrorEquals"] == ["States.ALL"] and task["Retry"][-1]["MaxAttempts"] >= 2
     assert sources["Next"] == "NightlyCommit"
     commit = states["NightlyCommit"]
     assert commit["Parameters"]["FunctionName"] == "${NightlyCommitFunctionArn}" and commit["Retry"]

@@ -56,3 +56,21 @@ def test_an_aws_error_is_recorded_without_its_text():
     assert recorded["state"] == "failed"
     assert recorded["error"].startswith("the export failed (RuntimeError)")
     assert "arn:aws" not in recorded["error"] and "123456789012" not in recorded["error"]
+
+
+def test_nightly_task_payloads_parse_with_the_handler_models_and_match_the_asl():
+    from export_service.models.nightly import SOURCE_NAMES, CommitInput, SourceInput  # noqa: PLC0415
+
+    source = SourceInput.model_validate(load_event("nightly_source"))
+    commit = CommitInput.model_validate(load_event("nightly_commit"))
+    assert source.tenant == commit.tenant == "acme" and source.night == commit.night == "2026-06-02"
+    assert sorted(result.source for result in commit.files) == sorted(SOURCE_NAMES)
+    states = ASL["States"]
+    # the Map's ItemSelector builds exactly SourceInput's fields; the commit's payload exactly CommitInput's
+    assert {name.removesuffix(".$") for name in states["NightlySources"]["ItemSelector"]} == set(
+        SourceInput.model_fields
+    )
+    assert {name.removesuffix(".$") for name in states["NightlyCommit"]["Parameters"]["Payload"]} == set(
+        CommitInput.model_fields
+    )
+    assert set(load_event("nightly_source")) == set(SourceInput.model_fields)

@@ -154,6 +154,7 @@ def _run(**changes: Any) -> dict[str, Any]:
         "mode": "nightly",
         "tenant": "acme",
         "night": "2026-05-03",
+        "enabled_at": "2026-05-01T12:00:00.000Z",
         "window_starts_at": "2026-05-02T02:15:00.000Z",
         "window_ends_at": "2026-05-03T02:30:00.000Z",
         **changes,
@@ -191,14 +192,16 @@ class FakeRequestStore:
         self,
         tenant: str,
         night: str,
+        enabled_at: datetime,
         window_end: datetime,
         created_at: datetime,
         entries: list[dict[str, Any]],
         ttl: int,
     ) -> None:
+        assert self.config is None or enabled_at == self.config.enabled_at  # the store's condition
         if self.refuse:
             raise CommitRefusedError(self.refuse)
-        self.commits.append((tenant, night, window_end, created_at, list(entries), ttl))
+        self.commits.append((tenant, night, window_end, created_at, list(entries), ttl))  # enabled_at asserted above
         self.items.extend({**entry, "tenant": tenant, "ttl": ttl} for entry in entries)
         if self.config is not None:
             self.config = self.config.model_copy(
@@ -237,6 +240,7 @@ def _commit_input(scheduled: datetime, start: datetime, *, leave_out: str | None
         mode="nightly",
         tenant="acme",
         night=night,
+        enabled_at=ENABLED,
         window_starts_at=start,
         window_ends_at=scheduled,
         files=_files(night, leave_out=leave_out),
@@ -255,7 +259,20 @@ def test_a_night_is_not_committed_when_exports_are_off(config):
 def test_a_night_already_committed_or_passed_is_not_committed_again(last_night):
     store = FakeRequestStore(_config(watermark=NIGHT1, last_night=last_night))
     result = commit_night(store, _commit_input(NIGHT1, ENABLED), NIGHT1 + timedelta(minutes=5))
-    assert result == {"tenant": "acme", "night": "2026-05-02", "state": "skipped", "reason": "already committed"}
+    # executions are named per night: only an earlier attempt of this step can have committed it
+    assert result == {"tenant": "acme", "night": "2026-05-02", "state": "committed", "reason": "by an earlier attempt"}
+    assert store.commits == []
+
+
+def test_a_night_dispatched_before_a_re_enable_is_not_committed():
+    store = FakeRequestStore(_config(enabled_at=ENABLED + timedelta(hours=3)))
+    result = commit_night(store, _commit_input(NIGHT1, ENABLED), NIGHT1 + timedelta(minutes=5))
+    assert result == {
+        "tenant": "acme",
+        "night": "2026-05-02",
+        "state": "skipped",
+        "reason": "re-enabled since dispatch",
+    }
     assert store.commits == []
 
 
@@ -267,10 +284,16 @@ def test_a_night_missing_a_source_file_is_an_error(missing):
     assert store.commits == []
 
 
-def test_a_refused_commit_is_reported_as_skipped():
+def test_a_commit_refused_because_an_earlier_attempt_landed_is_reported_as_committed():
     store = FakeRequestStore(_config(), refuse="already committed")
     result = commit_night(store, _commit_input(NIGHT1, ENABLED), NIGHT1 + timedelta(minutes=5))
-    assert result == {"tenant": "acme", "night": "2026-05-02", "state": "skipped", "reason": "already committed"}
+    assert result == {"tenant": "acme", "night": "2026-05-02", "state": "committed", "reason": "by an earlier attempt"}
+
+
+def test_a_commit_refused_because_exports_were_turned_off_is_reported_as_skipped():
+    store = FakeRequestStore(_config(), refuse="disabled")
+    result = commit_night(store, _commit_input(NIGHT1, ENABLED), NIGHT1 + timedelta(minutes=5))
+    assert result == {"tenant": "acme", "night": "2026-05-02", "state": "skipped", "reason": "disabled"}
 
 
 def test_a_commit_publishes_one_completed_entry_per_source_and_moves_the_watermark():

@@ -106,13 +106,15 @@ class ExportRequestStore:
         self,
         tenant: str,
         night: str,
+        enabled_at: datetime,
         window_end: datetime,
         created_at: datetime,
         entries: Sequence[dict[str, Any]],
         ttl: int,
     ) -> None:
         """Publish a night's entries and move the watermark to ``window_end``, in one transaction. Refused
-        (CommitRefusedError) when the night, or a later one, is already committed, or exports were disabled."""
+        (CommitRefusedError) when the night, or a later one, is already committed, or exports were disabled or
+        re-enabled (``enabled_at`` changed) since the night was dispatched."""
         created = format_instant(created_at)
         writes: list[dict[str, Any]] = [
             {
@@ -120,13 +122,15 @@ class ExportRequestStore:
                     "TableName": self._table,
                     "Key": {"pk": _pk(tenant), "sk": {"S": _CONFIG}},
                     "UpdateExpression": "SET watermark = :end, last_night = :night, last_created_at = :created",
-                    "ConditionExpression": "enabled = :true AND (attribute_not_exists(last_night) OR "
+                    "ConditionExpression": "enabled = :true AND enabled_at = :enabled_at AND "
+                    "(attribute_not_exists(last_night) OR "
                     "last_night < :night) AND (attribute_not_exists(last_created_at) OR last_created_at < :created)",
                     "ExpressionAttributeValues": {
                         ":end": {"S": format_instant(window_end)},
                         ":night": {"S": night},
                         ":created": {"S": created},
                         ":true": {"BOOL": True},
+                        ":enabled_at": {"S": format_instant(enabled_at)},
                     },
                 }
             }
@@ -151,6 +155,8 @@ class ExportRequestStore:
             config = self.get_config(tenant)
             if config is None or not config.enabled:
                 raise CommitRefusedError("disabled") from None
+            if config.enabled_at != enabled_at:
+                raise CommitRefusedError("re-enabled since dispatch") from None
             if config.last_night is not None and config.last_night >= night:
                 raise CommitRefusedError("already committed") from None
             raise  # a conflicting write (another commit at the same time): the step is retried
@@ -172,6 +178,9 @@ class ExportRequestStore:
                 ":now": {"N": str(now)},
             },
             "Limit": most,
+            # Strongly consistent: a night's entries are written in one transaction; an eventually consistent read
+            # could see part of it (and a poller would then move past the rest).
+            "ConsistentRead": True,
         }
         found: list[dict[str, Any]] = []
         while len(found) < most:

@@ -35,7 +35,7 @@ from export_service.timefmt import format_instant
 
 
 class ExecutionStarter(Protocol):
-    def start(self, name: str, payload: Mapping[str, Any]) -> None: ...
+    def start(self, name: str, payload: Mapping[str, Any]) -> bool: ...
 
 
 class Presigner(Protocol):

@@ -50,6 +50,7 @@ class NightlyRun(BaseModel):
     mode: str = Field(pattern="^nightly$")
     tenant: str = Field(min_length=1)
     night: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    enabled_at: AwareDatetime  # the enablement the night was dispatched under (a re-enable starts afresh)
     window_starts_at: AwareDatetime
     window_ends_at: AwareDatetime
 
