@@ -16,7 +16,7 @@ ACME_KEY_ID = "ak_acme_audit_reader"
 ACME_SECRET = "Qm9yZWFsaXMtYWNtZS1yZWFkZXItMjAyNg"
 ACME_TOKEN = f"{ACME_KEY_ID}.{ACME_SECRET}"
 
-CSV_HEADER = "id,timestamp,action,user,role,resource,resourceType,namespace,sourceIP,checksum"
+CSV_HEADER = "id,timestamp,action,user,role,resource,resourceType,namespace,sourceIP,checksum,eventType,subType,systemSource,auditeeId,metadata"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 

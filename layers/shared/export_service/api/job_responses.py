@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -38,7 +39,7 @@ def parameters_from_query(multi: Mapping[str, Sequence[str]] | None, repeatable:
     return {
         name: (list(values) if name in repeatable else values[-1])
         for name, values in (multi or {}).items()
-        if name != "format"
+        if name not in ("format", "file_type")  # the job's format travels on its own
     }
 
 
@@ -72,6 +73,11 @@ def file_or_job(
         job = start_job(deps.jobs(), tenant, dataset, fmt, parameters, now, estimated=estimated)
         logger.info("sync export handed to a job", tenant=tenant, dataset=dataset, job_id=job["job_id"])
         return accepted(job, now, base_path(event.request_context.path, event.path))
+    return file_response(result, tenant=tenant, dataset=dataset, fmt=fmt)
+
+
+def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[Any]:
+    """200 with the file as an attachment (a bytes body, such as a PDF, is sent base64-encoded by Powertools)."""
     logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=fmt.value)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
     return Response(
