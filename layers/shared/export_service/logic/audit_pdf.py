@@ -35,8 +35,8 @@ _FOOTER_Y = _PAGE_H - 7.0
 _COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("col_time", "timestamp", 40.0),
     ("col_id", "id", 31.0),
-    ("col_event_type", "eventType", 24.0),
-    ("col_sub_type", "subType", 19.0),
+    ("col_event_type", "eventType", 25.0),
+    ("col_sub_type", "subType", 18.0),
     ("col_action", "action", 31.0),
     ("col_user", "user", 46.0),
     ("col_auditee", "auditeeId", 25.0),
