@@ -1,5 +1,6 @@
 """HTTP shapes of export jobs shared by the job routes and the synchronous routes that hand over to a job."""
 
+import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -76,13 +77,17 @@ def file_or_job(
     return file_response(result, tenant=tenant, dataset=dataset, fmt=fmt)
 
 
-def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[Any]:
-    """200 with the file as an attachment (a bytes body, such as a PDF, is sent base64-encoded by Powertools)."""
+def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[str]:
+    """200 with the file as an attachment. A binary file (the PDF) is base64-encoded here and flagged so, as API
+    Gateway expects for its BinaryMediaTypes; the route's response validation (a str body) never sees raw bytes."""
     logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=fmt.value)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
-    return Response(
+    binary = isinstance(result.body, bytes)
+    response = Response(
         status_code=200,
         content_type=result.content_type,
-        body=result.body,
+        body=base64.b64encode(result.body).decode("ascii") if isinstance(result.body, bytes) else result.body,
         headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
     )
+    response.base64_encoded = binary  # what Powertools sets itself for a bytes body
+    return response

@@ -296,7 +296,7 @@ def export_audit_pdf(
     if (len(body) + 2) // 3 * 4 > limits.max_body_bytes:  # sent base64-encoded
         raise ExportTooLargeError(
             f"the PDF is larger than a synchronous response allows ({limits.max_body_bytes:,} bytes); "
-            "narrow the filters or use file_type=csv",
+            f"narrow the filters or set '{parameter}' to csv (file_type=csv)",
             parameter=parameter,
             matchedRecords=written,
         )
@@ -316,7 +316,7 @@ PDF_CONTENT_TYPE = "application/pdf"
 def _pdf_too_large(parameter: str) -> ExportTooLargeError:
     return ExportTooLargeError(
         f"more than {MAX_PDF_RECORDS:,} events match, the most a PDF export holds (seed 003). Narrow the filters "
-        f"({_NARROW}) or use file_type=csv, which has no such limit.",
+        f"({_NARROW}) or set '{parameter}' to csv (file_type=csv), which has no such limit.",
         parameter=parameter,
         matchedRecords=MAX_PDF_RECORDS + 1,
         limit=MAX_PDF_RECORDS,
