@@ -41,6 +41,8 @@ def test_sam_build_packages_functions_and_layer(tmp_path):
     assert (layer / "export_service" / "api" / "routes" / "audit_export.py").is_file()
     assert (layer / "aws_lambda_powertools").is_dir()
     assert (layer / "pydantic").is_dir()
+    assert (layer / "export_service" / "fonts" / "DejaVuSansCondensed.ttf").is_file()
+    assert (layer / "fpdf").is_dir() and (layer / "babel").is_dir() and (layer / "tzdata").is_dir()
     for name in ("AuthorizerFunction", "AuditExportFunction", "DatasetExportFunction", "ExportPartFunction"):
         assert (build_dir / name / "app.py").is_file()
 
@@ -124,3 +126,13 @@ def test_jobs_and_files_expire_after_30_days():
     (bucket,) = resources(template, "AWS::S3::Bucket").values()
     rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireExportsAfter30Days"]["ExpirationInDays"] == 30
+
+
+def test_pdf_is_served_as_binary_and_its_font_ships_in_the_layer():
+    (api_resource,) = resources(load_template(), "AWS::Serverless::Api").values()
+    media = api_resource["Properties"]["BinaryMediaTypes"]
+    assert "application~1pdf" in media and "*~1*" in media  # curl and browsers ask for */*
+    fonts = Path(ROOT, "layers", "shared", "export_service", "fonts")
+    assert (fonts / "DejaVuSansCondensed.ttf").stat().st_size > 100_000
+    assert (fonts / "DejaVuSansCondensed-Bold.ttf").stat().st_size > 100_000
+    assert "Bitstream" in (fonts / "LICENSE-DejaVu.txt").read_text()
