@@ -183,6 +183,10 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f'\'filter={{"range":{{"start":"{first}T00:00:00Z"}}}}\' --data-urlencode '
         '\'sort={"field":"created_at","direction":"desc"}\' | head -3',
         f"  curl -sS -H 'Authorization: Bearer {key.token}' '{base}?from=yesterday'   # 400 naming 'from'",
+        f"  curl -sS -OJ -H 'apikey: {key.token}' '{base}?file_type=pdf&event_type=incident&sub_type=resolved"
+        f"&locale=de&timezone=Europe/Berlin&range_start={week}'   # saves a PDF report",
+        f"  curl -sS -H 'apikey: {key.token}' '{base}?format=jsonl&event_type=runbook&locale=fr"
+        f"&timezone=America/New_York&from={day}' | head -2   # adds localTime",
         "",
         f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",
         f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint} create --tenant acme"
