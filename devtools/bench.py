@@ -42,6 +42,11 @@ size N, N records are loaded for a tenant of its own (``job-<N>``), then:
 - the floor: the bare boto3 Query loop over the same records, as above.
 
 Loading runs at about 2,000 records a second into DynamoDB Local: a million records take 8 to 9 minutes.
+
+People's exports (issue #7; devtools/bench_people.py): the PDF report and localized csv/json at 5,000 records,
+after the synchronous part, or alone:
+
+    .venv/bin/python -m devtools.bench --only-people                          # make bench ARGS=--only-people
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from devtools import generate
+from devtools.bench_people import run_people
 from devtools.dynamodb_local import DynamoDBLocal, free_port, wait_for_port
 from devtools.lambda_runtime import invoke, load_handler, rest_proxy_event
 from devtools.provision import create_buckets, create_tables, local_refs
@@ -1090,12 +1096,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="100000",
         help="incidents for the summary and distribution benchmark (100000); empty for none",
     )
+    parser.add_argument("--people-size", type=int, default=5000, help="records of the PDF/locale section (5000)")
+    parser.add_argument("--only-people", action="store_true", help="run only the PDF and localized exports section")
     parser.add_argument("--job-timeout", type=float, default=3600.0, help="seconds a job may take (3600)")
     args = parser.parse_args(argv)
     args.sizes = _csv_list(args.sizes, int)
     args.formats = _csv_list(args.formats, str)
     args.job_sizes = _csv_list(args.job_sizes, int)
     args.incident_sizes = _csv_list(args.incident_sizes, int)
+    if args.only_people:  # the PDF/locale section alone
+        args.skip_sync, args.job_sizes, args.incident_sizes = True, [], []
+        return args
     if not args.skip_sync and (not args.sizes or any(size < 1 for size in args.sizes)):
         parser.error("--sizes takes positive record counts, e.g. 10000,100000")
     if not args.skip_sync and (not args.formats or set(args.formats) - {"csv", "json", "jsonl"}):
@@ -1240,6 +1251,19 @@ def run_sync(
         profile_export(spec, export_event(f"bench-{largest}", "csv", window))
 
 
+def run_people_section(
+    args: argparse.Namespace, dynamodb: DynamoDBLocal, window: tuple[datetime, datetime], loaded: dict[str, int]
+) -> None:
+    """The PDF report and localized csv/json at --people-size records (devtools/bench_people.py)."""
+    spec = functions(local_refs())[FUNCTION] if loaded else configure_environment(dynamodb.endpoint)
+    tenant, size = f"people-{args.people_size}", args.people_size
+    if tenant not in loaded:
+        seconds = load_tenant(spec.environment["AUDIT_TABLE_NAME"], tenant, size, window, args.load_threads)
+        loaded[tenant] = size
+        log(f"\nloaded {tenant}: {size:,} records in {seconds:.1f}s")
+    run_people(spec, tenant, size, window, args.repeat, data_rows, log)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
@@ -1253,6 +1277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         dynamodb.start()
         if not args.skip_sync:
             run_sync(args, dynamodb, window, loaded)
+        if args.only_people or not args.skip_sync:
+            run_people_section(args, dynamodb, window, loaded)
         if args.job_sizes:
             results = run_jobs(args, dynamodb, window, loaded)
             problems = sum(len(result.problems) for result in results)

@@ -8,7 +8,9 @@ The same seed, tenant, count and window always give the same records, so tests c
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +64,44 @@ _HOSTILE_NAMES = (
 )
 
 
+# Seed 003's fields, derived from the record's kind so they read like a real platform's audit trail.
+_EVENT_TYPES = {
+    "Runbook": "runbook",
+    "Incident": "incident",
+    "User": "user",
+    "ApiKey": "api_key",
+    "Export": "export",
+    "Policy": "assessment",
+}
+_SUB_TYPES = {
+    "create": "created",
+    "update": "updated",
+    "execute": "executed",
+    "delete": "deleted",
+    "acknowledge": "acknowledged",
+    "comment": "commented",
+    "resolve": "resolved",
+    "reopen": "reopened",
+    "login": "logged_in",
+    "logout": "logged_out",
+    "invite": "invited",
+    "role_change": "role_changed",
+    "revoke": "revoked",
+    "download": "downloaded",
+}
+_SOURCES = {
+    "Runbook": "task_platform",
+    "Incident": "incident_service",
+    "User": "identity_service",
+    "ApiKey": "identity_service",
+    "Export": "export_service",
+    "Policy": "assessment_service",
+}
+_TAGS = ("sev1", "customer-impact", "database", "network", "compliance", "on-call")
+_WORKFLOW_STEPS = ("prepare", "approve", "execute", "verify", "rollback")
+_ENTITY_NAMESPACE = uuid.UUID("6f1d1c2e-5b7a-4c1e-9a55-3e0d7c3b9a10")
+
+
 @dataclass(frozen=True)
 class _Person:
     email: str
@@ -109,11 +149,46 @@ def _resource(rng: random.Random, resource_type: str, person: _Person, moment: d
     return rng.choice(_POLICIES)
 
 
+def _auditee(email: str) -> str:
+    return "usr_" + hashlib.sha256(email.encode()).hexdigest()[:12]
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _metadata(rng: random.Random, resource_type: str, verb: str, resource: str, auditee: str) -> dict[str, str]:
+    """Seed 003's metadata keys, as the kind of event would carry them."""
+    entity = str(uuid.uuid5(_ENTITY_NAMESPACE, resource))
+    meta = {"entity_id": entity}
+    if resource_type == "Runbook" and verb == "execute":
+        meta["task_id"] = _uuid(rng)
+        meta["workflow_instance_id"] = _uuid(rng)
+        meta["workflow_step"] = rng.choice(_WORKFLOW_STEPS)
+    elif resource_type == "Incident":
+        meta["tag"] = rng.choice(_TAGS)
+        if verb == "resolve":
+            meta["match_id"] = _uuid(rng)
+        elif verb == "comment" and rng.random() < 0.3:
+            meta["inquiry_id"] = _uuid(rng)
+    elif resource_type == "User":
+        meta["entity_id"] = auditee
+        if verb in ("invite", "role_change"):
+            meta |= {"screening_application_id": _uuid(rng), "screening_config_id": "screening-default"}
+    elif resource_type == "Policy":
+        meta |= {"assessment_id": _uuid(rng), "screening_config_id": f"screening-{resource[7:]}"}
+    elif resource_type == "Export":
+        meta["cache_id"] = f"cache-{rng.getrandbits(32):08x}"
+    return meta
+
+
 def audit_records(
     tenant: str, count: int, start: datetime, end: datetime, seed: int = DEFAULT_SEED
 ) -> Iterator[NewAuditRecord]:
     """``count`` records in time order, spread over [start, end) (one per stratum, so exactly ``count``)."""
     rng = random.Random(f"{seed}:{tenant}")
+    # Seed 003's fields come from a stream of their own, so seed 001's fields are what they always were.
+    rng_003 = random.Random(f"{seed}:{tenant}:003")
     people = _people(tenant, rng)
     span = (end - start).total_seconds()
     day_seq: dict[str, int] = {}
@@ -126,16 +201,24 @@ def audit_records(
         person = rng.choice(people)
         resource_type = _weighted(rng, _TYPE_WEIGHTS)
         action = _weighted(rng, _ACTIONS[resource_type])
+        resource = _resource(rng, resource_type, person, moment)
+        verb = action.split(".", 1)[1]
+        auditee = _auditee(person.email)
         yield NewAuditRecord(
             id=f"audit-{day}-{day_seq[day]:06d}",
             timestamp=moment,
             action=action,
             user=person.email,
             role=person.role,
-            resource=_resource(rng, resource_type, person, moment),
+            resource=resource,
             resourceType=resource_type,
             namespace=_weighted(rng, _NAMESPACES),
             sourceIP=person.ip if rng.random() > 0.03 else f"203.0.113.{rng.randint(1, 254)}",
+            eventType=_EVENT_TYPES[resource_type],
+            subType=_SUB_TYPES[verb],
+            systemSource="ci_pipeline" if person.email.startswith("svc-ci@") else _SOURCES[resource_type],
+            auditeeId=auditee,
+            metadata=_metadata(rng_003, resource_type, verb, resource, auditee),
         )
 
 

@@ -210,6 +210,10 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/incidents/distribution?timezone=Europe/Berlin"
         f"&from_time={week}T00:00:00Z'",
         f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/incidents/summary'",
+        f"  curl -sS -OJ -H 'apikey: {key.token}' '{base}?file_type=pdf&event_type=incident&sub_type=resolved"
+        f"&locale=de&timezone=Europe/Berlin&range_start={week}'   # saves a PDF report",
+        f"  curl -sS -H 'apikey: {key.token}' '{base}?format=jsonl&event_type=runbook&locale=fr"
+        f"&timezone=America/New_York&from={day}' | head -2   # adds localTime",
         "",
         "Nightly exports are on for acme and globex (from a day before the demo data ends). Run a night now, then",
         "list its reports (links valid 300 s):",

@@ -16,7 +16,10 @@ ACME_KEY_ID = "ak_acme_audit_reader"
 ACME_SECRET = "Qm9yZWFsaXMtYWNtZS1yZWFkZXItMjAyNg"
 ACME_TOKEN = f"{ACME_KEY_ID}.{ACME_SECRET}"
 
-CSV_HEADER = "id,timestamp,action,user,role,resource,resourceType,namespace,sourceIP,checksum"
+CSV_HEADER = (
+    "id,timestamp,action,user,role,resource,resourceType,namespace,sourceIP,checksum,"  # seed 001
+    "eventType,subType,systemSource,auditeeId,metadata"  # seed 003
+)
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 

@@ -75,7 +75,7 @@ def test_unknown_format_is_a_400_naming_format(stack, fmt):
     _error(_request({**DAY, "format": fmt}), 400, "INVALID_PARAMETER", "format")
 
 
-@pytest.mark.parametrize("name", ["tenant", "tenantId", "limit", "file_type"])
+@pytest.mark.parametrize("name", ["tenant", "tenantId", "limit", "filetype", "metadata", "event_types"])
 def test_unknown_parameter_is_a_400_naming_it(stack, name):
     _error(_request({**DAY, name: "globex"}), 400, "UNKNOWN_PARAMETER", name)
 

@@ -136,6 +136,11 @@ def test_formula_cells_are_neutralised_in_csv_but_not_in_json(stack):
         resourceType="Runbook",
         namespace="production",
         sourceIP="10.9.0.1",
+        eventType="runbook",
+        subType="created",
+        systemSource="+cmd|' /C calc'!A0",
+        auditeeId="usr_mallory",
+        metadata={"tag": "=1+1"},
     )
     write_audit_records(stack.audit_store, "hostile-co", [new])
     sealed_row = seal_audit_record(new).model_dump()
@@ -152,6 +157,11 @@ def test_formula_cells_are_neutralised_in_csv_but_not_in_json(stack):
             "production",
             "10.9.0.1",
             sealed_row["checksum"],
+            "runbook",
+            "created",
+            "'+cmd|' /C calc'!A0",
+            "usr_mallory",
+            '{"tag":"=1+1"}',  # a JSON object: starts with "{", which no spreadsheet runs
         ]
     ]
     assert json_body(_export({**BOUNDS, "format": "json"}, tenant="hostile-co"))["records"] == [sealed_row]

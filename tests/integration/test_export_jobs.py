@@ -6,6 +6,7 @@ exactly once; a worker that keeps failing ends in the Catch, and the job records
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -127,3 +128,21 @@ def test_a_worker_that_keeps_failing_fails_the_job_with_a_reason(executing, monk
     assert "unreachable" not in job["status"]["error"]
     assert "Traceback" not in json.dumps(job)
     assert "downloadUrl" not in job["status"]
+
+
+def test_a_base64_encoded_body_is_read_like_a_plain_one(stack):
+    # With BinaryMediaTypes */* (for the PDF), API Gateway base64-encodes request bodies and says so in the event
+    body = {"dataset": "audit", "format": "jsonl", "event_type": ["incident"], "locale": "de"}
+    event = rest_proxy_event(
+        method="POST",
+        path="/v1/exports",
+        resource="/v1/exports",
+        headers={"Content-Type": ["application/json"]},
+        body=base64.b64encode(json.dumps(body).encode()).decode(),
+        authorizer=authorizer_context("acme", "ak_acme_jobs", JOB_PERMISSIONS),
+    )
+    event["isBase64Encoded"] = True
+    response = call("StartExportFunction", event)
+    assert response["statusCode"] == 202, response["body"]
+    job = json.loads(response["body"])
+    assert (job["metadata"]["dataset"], job["metadata"]["format"]) == ("audit", "jsonl")

@@ -41,6 +41,8 @@ def test_sam_build_packages_functions_and_layer(tmp_path):
     assert (layer / "export_service" / "api" / "routes" / "audit_export.py").is_file()
     assert (layer / "aws_lambda_powertools").is_dir()
     assert (layer / "pydantic").is_dir()
+    assert (layer / "export_service" / "fonts" / "DejaVuSansCondensed.ttf").is_file()
+    assert (layer / "fpdf").is_dir() and (layer / "babel").is_dir() and (layer / "tzdata").is_dir()
     for name in ("AuthorizerFunction", "AuditExportFunction", "DatasetExportFunction", "ExportPartFunction"):
         assert (build_dir / name / "app.py").is_file()
 
@@ -256,3 +258,13 @@ def test_incident_api_has_one_function_per_route_and_a_generated_cursor_key():
     # only the list signs cursors
     for name in set(incident_routes.values()) - {"ListIncidentsFunction"}:
         assert "CURSOR_SECRET_ARN" not in str(template["Resources"][name]), name
+
+
+def test_pdf_is_served_as_binary_and_its_font_ships_in_the_layer():
+    (api_resource,) = resources(load_template(), "AWS::Serverless::Api").values()
+    media = api_resource["Properties"]["BinaryMediaTypes"]
+    assert "application~1pdf" in media and "*~1*" in media  # curl and browsers ask for */*
+    fonts = Path(ROOT, "layers", "shared", "export_service", "fonts")
+    assert (fonts / "DejaVuSansCondensed.ttf").stat().st_size > 100_000
+    assert (fonts / "DejaVuSansCondensed-Bold.ttf").stat().st_size > 100_000
+    assert "Bitstream" in (fonts / "LICENSE-DejaVu.txt").read_text()

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from export_service.dal.audit_store import QueryPartition
 from export_service.models.api_keys import ApiKey
+
+
+def _field(row: Mapping[str, str], name: str) -> str | None:
+    """A record's field, or a metadata key's value for ``md_<key>`` (as the DynamoDB items store it)."""
+    if name.startswith("md_"):
+        return json.loads(row.get("metadata") or "{}").get(name[3:])
+    return row.get(name)
 
 
 class FakeKeyStore:
@@ -25,8 +33,18 @@ class FakeAuditStore:
         self.plans: list[tuple[str, datetime, datetime, dict[str, str]]] = []
         self.counted = 0
 
-    def plan(self, tenant: str, start: datetime, end: datetime, filters: Mapping[str, str]) -> list[QueryPartition]:
+    def plan(
+        self,
+        tenant: str,
+        start: datetime,
+        end: datetime,
+        filters: Mapping[str, str],
+        any_of: Mapping[str, Sequence[str]] | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> list[QueryPartition]:
         self.plans.append((tenant, start, end, dict(filters)))
+        equals = dict(filters) | {f"md_{key}": value for key, value in (metadata or {}).items()}
+        one_of: dict[str, list[str | int]] = {field: list(values) for field, values in (any_of or {}).items()}
         parts = []
         day = start.astimezone(UTC).date()
         while day <= end.astimezone(UTC).date():
@@ -37,7 +55,8 @@ class FakeAuditStore:
                     pk=f"{tenant}|{day.isoformat()}",
                     sk_lo=start.astimezone(UTC).isoformat(),
                     sk_hi=end.astimezone(UTC).isoformat(),
-                    equals=dict(filters),
+                    equals=equals,
+                    one_of=one_of,
                 )
             )
             day += timedelta(days=1)
@@ -51,7 +70,8 @@ class FakeAuditStore:
             for row in self._records.get(tenant, [])
             if row["timestamp"][:10] == day
             and lo <= datetime.fromisoformat(row["timestamp"]) <= hi
-            and all(row.get(name) == value for name, value in part.equals.items())
+            and all(_field(row, name) == value for name, value in part.equals.items())
+            and all(row.get(name) in values for name, values in part.one_of.items())
         ]
         yield from sorted(rows, key=lambda row: (row["timestamp"], row["id"]))
 

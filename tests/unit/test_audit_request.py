@@ -9,6 +9,7 @@ import pytest
 from export_service.errors import InvalidParameterError, InvalidRangeError
 from export_service.logic.audit_export import AuditExportRequest, build_audit_request
 from export_service.logic.formats import ExportFormat
+from export_service.models.audit import AuditFileType
 
 pytestmark = pytest.mark.unit
 
@@ -135,3 +136,59 @@ def test_malformed_bounds_name_the_parameter_given(kwargs, parameter):
 def test_empty_filters_are_dropped():
     request = _build(filters={"action": "user.login", "user": None, "namespace": ""})
     assert request.filters == {"action": "user.login"}
+
+
+def _seed_003(**kwargs: object) -> AuditExportRequest:
+    return build_audit_request(
+        "acme",
+        fmt=AuditFileType.PDF,
+        start=(("from", None), ("range_start", "2026-03-01")),
+        end=(("to", None), ("range_end", "2026-03-02")),
+        filters={"action": None, "user": None, "namespace": "production"},
+        bom=False,
+        now=NOW,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_seed_003_lists_metadata_locale_and_zone():
+    request = _seed_003(
+        lists={"event_type": ["incident", "runbook,user", " incident "], "sub_type": [], "auditee_id": None},
+        metadata={"entity_id": "e-1", "tag": None, "workflow_step": ""},
+        locale="FR",
+        timezone="America/New_York",
+    )
+    assert request.fmt is AuditFileType.PDF
+    assert request.any_of == {"eventType": ["incident", "runbook", "user"]}  # split, trimmed, deduplicated
+    assert request.metadata == {"entity_id": "e-1"}
+    assert (request.locale, request.timezone, request.localized) == ("fr", "America/New_York", True)
+    assert request.columns[-1] == "localTime"
+    assert request.applied_filters() == [
+        ("namespace", "production"),
+        ("event_type", "incident, runbook, user"),
+        ("metadata[entity_id]", "e-1"),
+    ]
+
+
+def test_without_locale_or_zone_the_columns_are_the_default_ones():
+    request = _seed_003()
+    assert not request.localized
+    assert "localTime" not in request.columns
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"metadata": {"customer": "x"}}, "metadata[customer]"),
+        ({"metadata": {"tag": "x" * 257}}, "metadata[tag]"),
+        ({"lists": {"event_type": [",".join(f"t{i}" for i in range(51))]}}, "event_type"),
+        ({"lists": {"system_source": ["s" * 257]}}, "system_source"),
+        ({"locale": "pt"}, "locale"),
+        ({"timezone": "Europe/Nowhere"}, "timezone"),
+    ],
+)
+def test_bad_seed_003_values_name_their_parameter(kwargs, parameter):
+    with pytest.raises(InvalidParameterError) as caught:
+        _seed_003(**kwargs)
+    assert caught.value.parameter == parameter
+    assert f"'{parameter}'" in caught.value.message

@@ -166,7 +166,7 @@ def test_over_the_record_limit_is_an_error_with_the_true_count(store):
         "status": 400,
         "error": "EXPORT_TOO_LARGE",
         "message": "5 records match, more than the synchronous limit of 3. Narrow 'from'/'to' or add filters "
-        "(action, user, namespace) and export in several requests.",
+        "(action, user, namespace, event_type, sub_type, system_source, auditee_id) and export in several requests.",
         "matchedRecords": 5,
         "limit": 3,
     }

@@ -54,6 +54,14 @@ def test_a_tag_named_end_does_not_count_as_a_range_end():
         ("audit", {"bom": "maybe"}, "bom"),
         ("incidents", {"project_ids": [True]}, "project_ids"),
         ("incidents", {"sort": json.dumps({"field": "name"})}, "sort"),
+        ("audit", {"locale": "xx"}, "locale"),
+        ("audit", {"timezone": "Nowhere/City"}, "timezone"),
+        ("audit", {"metadata[customer]": "x"}, "metadata[customer]"),
+        ("audit", {"metadata": {"customer": "x"}}, "metadata[customer]"),
+        ("audit", {"metadata": "entity_id=x"}, "metadata"),
+        ("audit", {"event_type": [{"a": 1}]}, "event_type"),
+        ("audit", {"file_type": "pdf"}, "file_type"),
+        ("incidents", {"locale": "de"}, "locale"),
     ],
 )
 def test_job_parameters_are_validated_like_the_sync_endpoint(dataset, params, parameter):
@@ -100,3 +108,41 @@ def test_a_malformed_job_id_is_not_found_without_touching_the_store(job_id):
 
     with pytest.raises(NotFoundError):
         get_job(JobContext(stores=None, jobs=NoStore(), files=None), "acme", job_id, NOW)  # type: ignore[arg-type]
+
+
+def test_an_audit_job_carries_seed_003_filters_and_the_local_time_column():
+    params = {
+        "event_type": ["incident", "runbook"],
+        "sub_type": "resolved,executed",
+        "auditee_id": "usr_1",
+        "metadata": {"tag": "database"},
+        "metadata[entity_id]": "e-1",
+        "locale": "DE",
+        "timezone": "Europe/Berlin",
+    }
+    spec = build_job_spec("acme", "audit", ExportFormat.JSONL, params, NOW)
+    request = spec.request
+    assert request.any_of == {
+        "eventType": ["incident", "runbook"],
+        "subType": ["resolved", "executed"],
+        "auditeeId": ["usr_1"],
+    }
+    assert request.metadata == {"tag": "database", "entity_id": "e-1"}
+    assert (request.locale, request.timezone) == ("de", "Europe/Berlin")
+    assert spec.columns[-1] == "localTime"
+    # the frozen parameters that every step rebuilds the job from give the same filters and columns
+    again = build_job_spec("acme", "audit", ExportFormat.JSONL, freeze_parameters(params, spec), NOW).request
+    assert isinstance(again, type(request))
+    assert (again.any_of, again.metadata, again.locale, again.timezone, again.end) == (
+        request.any_of,
+        request.metadata,
+        request.locale,
+        request.timezone,
+        request.end,
+    )
+    assert again.columns == spec.columns
+
+
+def test_an_audit_job_without_locale_or_zone_has_the_default_columns():
+    spec = build_job_spec("acme", "audit", ExportFormat.CSV, {"event_type": "incident"}, NOW)
+    assert "localTime" not in spec.columns

@@ -34,10 +34,16 @@ ROW = {
     "namespace": "production",
     "sourceIP": "10.0.1.10",
     "checksum": "sha256:2819f33f6cf144aa337fbf5678fcf2040aa23c09804b1ac2f7c562a56ea7f122",
+    "eventType": "runbook",
+    "subType": "created",
+    "systemSource": "task_platform",
+    "auditeeId": "usr_0a1b2c3d4e5f",
+    "metadata": '{"entity_id":"e-1","tag":"db"}',
 }
 ROW_CSV = (
     "audit-20260301-001,2026-03-01T00:05:00.000Z,runbook.create,admin@empresa.com,admin,runbook-disk-cleanup,"
-    "Runbook,production,10.0.1.10,sha256:2819f33f6cf144aa337fbf5678fcf2040aa23c09804b1ac2f7c562a56ea7f122\r\n"
+    "Runbook,production,10.0.1.10,sha256:2819f33f6cf144aa337fbf5678fcf2040aa23c09804b1ac2f7c562a56ea7f122,"
+    'runbook,created,task_platform,usr_0a1b2c3d4e5f,"{""entity_id"":""e-1"",""tag"":""db""}"\r\n'
 )
 
 
@@ -102,7 +108,7 @@ def test_csv_neutralises_and_quotes_formula_cells():
 
 def test_csv_missing_and_none_values_are_empty_cells():
     body = _csv({"id": "audit-1", "timestamp": "2026-03-01T00:00:00.000Z", "action": "user.login", "role": None})
-    assert body.splitlines()[1] == "audit-1,2026-03-01T00:00:00.000Z,user.login,,,,,,,"
+    assert body.splitlines()[1] == "audit-1,2026-03-01T00:00:00.000Z,user.login,,,,,,,,,,,,"
 
 
 def test_csv_bom_option():

@@ -1,8 +1,10 @@
 """HTTP shapes of export jobs shared by the job routes and the synchronous routes that hand over to a job."""
 
+import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -38,7 +40,7 @@ def parameters_from_query(multi: Mapping[str, Sequence[str]] | None, repeatable:
     return {
         name: (list(values) if name in repeatable else values[-1])
         for name, values in (multi or {}).items()
-        if name != "format"
+        if name not in ("format", "file_type")  # the job's format travels on its own
     }
 
 
@@ -75,13 +77,18 @@ def file_or_job(
     return file_response(result, tenant=tenant, dataset=dataset, fmt=fmt)
 
 
-def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: ExportFormat) -> Response[str]:
-    """200 with the export as an attachment (logged, and counted in the RecordsExported metric)."""
+def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[str]:
+    """200 with the file as an attachment (logged, and counted in the RecordsExported metric). A binary file (the
+    PDF) is base64-encoded here and flagged so, as API Gateway expects for its BinaryMediaTypes; the route's response
+    validation (a str body) never sees raw bytes."""
     logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=fmt.value)
     metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
-    return Response(
+    binary = isinstance(result.body, bytes)
+    response = Response(
         status_code=200,
         content_type=result.content_type,
-        body=result.body,
+        body=base64.b64encode(result.body).decode("ascii") if isinstance(result.body, bytes) else result.body,
         headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
     )
+    response.base64_encoded = binary  # what Powertools sets itself for a bytes body
+    return response

@@ -2,12 +2,15 @@
 
 Base table: pk = ``T#<tenant>#D#<yyyy-mm-dd>`` (one partition per tenant and UTC day), sk = ``<timestamp>#<id>``.
 GSIs ByUser, ByAction, ByNamespace: pk = ``T#<tenant>#<U|A|N>#<value>#M#<yyyy-mm>``, same sk.
+Seed 003's filters (event type, sub type, system source, auditee, metadata keys) are FilterExpressions on those Queries:
+each metadata key is also stored as its own attribute ``md_<key>`` so it can be compared.
 A time-range export is a list of Queries, one per bucket, each sorted by sk; together they are in time order.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,6 +36,7 @@ _INDEXES: tuple[tuple[str, str, str, str], ...] = (
     ("namespace", "ByNamespace", "gsi_namespace_pk", "N"),
 )
 _META_SK = "META"
+METADATA_PREFIX = "md_"  # md_<key>: one attribute per metadata key, for FilterExpressions
 
 
 def day_pk(tenant: str, day: date) -> str:
@@ -49,10 +53,21 @@ class AuditStore:
         self._table = table_name
 
     # ---- planning -------------------------------------------------------------------------------
-    def plan(self, tenant: str, start: datetime, end: datetime, filters: Mapping[str, str]) -> list[QueryPartition]:
-        """Queries that together return exactly the tenant's records in [start, end] matching ``filters``."""
+    def plan(
+        self,
+        tenant: str,
+        start: datetime,
+        end: datetime,
+        filters: Mapping[str, str],
+        any_of: Mapping[str, Sequence[str]] | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> list[QueryPartition]:
+        """Queries that together return exactly the tenant's records in [start, end] matching ``filters`` (field =
+        value), ``any_of`` (field IN values) and ``metadata`` (metadata key = value)."""
         sk_lo = format_instant(start)
         sk_hi = format_instant(end) + SK_END
+        one_of: dict[str, list[str | int]] = {field: list(values) for field, values in (any_of or {}).items() if values}
+        meta = {METADATA_PREFIX + key: value for key, value in (metadata or {}).items()}
         for name, index, pk_attr, tag in _INDEXES:
             if filters.get(name):
                 rest = {key: value for key, value in filters.items() if key != name and value}
@@ -63,13 +78,22 @@ class AuditStore:
                         pk=index_pk(tenant, tag, filters[name], month),
                         sk_lo=sk_lo,
                         sk_hi=sk_hi,
-                        equals=rest,
+                        equals=rest | meta,
+                        one_of=one_of,
                     )
                     for month in months_between(start.astimezone(UTC).date(), end.astimezone(UTC).date())
                 ]
         rest = {key: value for key, value in filters.items() if value}
         return [
-            QueryPartition(index=None, pk_attr="pk", pk=day_pk(tenant, day), sk_lo=sk_lo, sk_hi=sk_hi, equals=rest)
+            QueryPartition(
+                index=None,
+                pk_attr="pk",
+                pk=day_pk(tenant, day),
+                sk_lo=sk_lo,
+                sk_hi=sk_hi,
+                equals=rest | meta,
+                one_of=one_of,
+            )
             for day in days_between(start.astimezone(UTC).date(), end.astimezone(UTC).date())
         ]
 
@@ -133,4 +157,6 @@ class AuditStore:
         item = {key: value for key, value in item.items() if value is not None}
         for column in AUDIT_COLUMNS:
             item[column] = {"S": data[column]}
+        for key, value in (json.loads(record.metadata) if record.metadata else {}).items():
+            item[METADATA_PREFIX + key] = {"S": str(value)}
         return item

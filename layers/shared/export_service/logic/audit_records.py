@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from export_service.logic.checksum import record_checksum
-from export_service.models.audit import AuditRecord, NewAuditRecord
+from export_service.models.audit import AuditRecord, NewAuditRecord, encode_metadata
 from export_service.timefmt import format_instant
 
 
@@ -17,6 +17,7 @@ class AuditWriterStore(Protocol):
 def seal_audit_record(new: NewAuditRecord) -> AuditRecord:
     fields = new.model_dump()
     fields["timestamp"] = format_instant(new.timestamp)
+    fields["metadata"] = encode_metadata(new.metadata)
     return AuditRecord(**fields, checksum=record_checksum(fields))
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from export_service.errors import ExportTooLargeError
@@ -24,7 +25,7 @@ class ExportLimits:
 
 @dataclass(frozen=True)
 class ExportBody:
-    body: str
+    body: str | bytes  # bytes: a binary file (PDF), sent base64-encoded through API Gateway
     content_type: str
     filename: str
     records: int
@@ -115,7 +116,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def export_filename(
     resource: str,
-    fmt: ExportFormat,
+    fmt: StrEnum,
     *,
     start: datetime | None,
     end: datetime,
@@ -123,7 +124,8 @@ def export_filename(
     now: datetime,
     entity: str | None = None,
 ) -> str:
-    """``<resource>[-<entity>]-<start>_<end>.<ext>``, or ``<resource>[-<entity>]-<today>.<ext>`` without bounds."""
+    """``<resource>[-<entity>]-<start>_<end>.<ext>``, or ``<resource>[-<entity>]-<today>.<ext>`` without bounds
+    (``ext``: the format's value)."""
     safe = _UNSAFE.sub("_", entity or "").strip("_")[:80]
     name = f"{resource}-{safe}" if safe else resource
     if not bounded or start is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,11 +18,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from export_service.dal.query import QueryPartition
 from export_service.errors import InvalidParameterError
-from export_service.logic.audit_export import AuditExportRequest, build_audit_request, plan_audit
+from export_service.logic.audit_export import (
+    AuditExportRequest,
+    build_audit_request,
+    localize_pages,
+    metadata_parameter,
+    plan_audit,
+)
 from export_service.logic.dataset_export import DatasetExportRequest, build_dataset_request, plan_dataset
 from export_service.logic.export_engine import export_filename
 from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
-from export_service.models.audit import AUDIT_COLUMNS
+from export_service.models.audit import AUDIT_LIST_FILTERS, METADATA_KEYS
 from export_service.models.incidents import DATASETS, Dataset
 from export_service.timefmt import format_instant
 
@@ -115,7 +121,12 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
 
 
 _BOOL = TypeAdapter(bool)
-_AUDIT_PARAMETERS = frozenset({"from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"})
+_AUDIT_PARAMETERS = frozenset(
+    {"from", "to", "range_start", "range_end", "action", "user", "namespace", "bom", "locale", "timezone"}
+    | set(AUDIT_LIST_FILTERS)
+    | {metadata_parameter(key) for key in METADATA_KEYS}
+    | {"metadata"}  # a JSON object of metadata filters, in a POST body
+)
 _DATASET_PARAMETERS = frozenset(
     {"from", "to", "from_time", "to_time", "range_start", "range_end", "severities", "priorities", "statuses"}
     | {"tags", "project_ids", "incident_id", "filter", "sort", "bom"}
@@ -145,10 +156,14 @@ def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping
             start=(("from", _text(params, "from")), ("range_start", _text(params, "range_start"))),
             end=(("to", _text(params, "to")), ("range_end", _text(params, "range_end"))),
             filters={name: _text(params, name) for name in ("action", "user", "namespace")},
+            lists={name: _texts(params, name) for name in AUDIT_LIST_FILTERS},
+            metadata=_metadata(params),
+            locale=_text(params, "locale"),
+            timezone=_text(params, "timezone"),
             bom=_flag(params, "bom"),
             now=now,
         )
-        return JobSpec(dataset, fmt, AUDIT_COLUMNS, "AuditExport", request)
+        return JobSpec(dataset, fmt, request.columns, "AuditExport", request)
     request = build_dataset_request(
         tenant,
         dataset,
@@ -164,6 +179,22 @@ def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping
         now=now,
     )
     return JobSpec(dataset, fmt, DATASETS[Dataset(dataset)].columns, "DatasetExport", request)
+
+
+def _metadata(params: Mapping[str, Any]) -> dict[str, str | None]:
+    """Metadata filters from ``metadata[<key>]`` parameters (a query string) or a ``metadata`` object (a POST body);
+    the keys are checked by build_audit_request."""
+    given: dict[str, str | None] = {}
+    document = params.get("metadata")
+    if document is not None:
+        if not isinstance(document, dict):
+            raise InvalidParameterError("'metadata' must be an object of metadata key -> value", parameter="metadata")
+        for key in document:
+            given[str(key)] = _text(document, key)
+    for name in params:
+        if name.startswith("metadata[") and name.endswith("]"):
+            given[name[len("metadata[") : -1]] = _text(params, name)
+    return given
 
 
 def freeze_parameters(params: Mapping[str, Any], spec: JobSpec) -> dict[str, Any]:
@@ -202,9 +233,9 @@ def chunk(parts: Sequence[QueryPartition], most: int = MAX_CHUNKS) -> list[list[
     return [list(parts[start : start + size]) for start in range(0, len(parts), size)]
 
 
-def read_pages(spec: JobSpec, stores: SourceStores, part: QueryPartition) -> Iterator[list[dict[str, str]]]:
-    if spec.dataset == AUDIT:
-        return stores.audit.read_pages(part)
+def read_pages(spec: JobSpec, stores: SourceStores, part: QueryPartition) -> Iterable[Sequence[Mapping[str, Any]]]:
+    if isinstance(spec.request, AuditExportRequest):
+        return localize_pages(spec.request, stores.audit.read_pages(part))
     return stores.incidents.read_pages(Dataset(spec.dataset), part)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, NotConfiguredError, NotFoundError
+from export_service.logic.audit_export import envelope_locale
 from export_service.logic.dataset_export import DatasetExportRequest
 from export_service.logic.export_engine import count_capped
 from export_service.logic.export_jobs import (
@@ -175,6 +176,7 @@ def run_finish(
             {
                 "from": format_instant(spec.request.start) if spec.request.start else None,
                 "to": format_instant(spec.request.end),
+                **envelope_locale(spec.request),
             }
         )
     metadata.update({"totalRecords": total, "format": job["format"], "jobId": job_id})
