@@ -124,3 +124,53 @@ def test_distribution_counts_incidents_without_severity_under_the_empty_key(data
     for bundle in bundles("globex"):
         want[bundle.incident.severity] = want.get(bundle.incident.severity, 0) + 1
     assert {k: v for k, v in counted.items() if v} == want
+
+
+@pytest.mark.parametrize("params", [{}, {"severities": "HIGH,MEDIUM", "statuses": ["OPEN", "CLOSED"]}])
+def test_a_csv_list_over_the_sync_limit_becomes_a_job_that_writes_the_same_file(data, executing, monkeypatch, params):
+    from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+
+    from devtools.provision import local_refs  # noqa: PLC0415
+    from export_service.api.deps import reset_dependencies  # noqa: PLC0415
+
+    permissions = "INCIDENTS_READ,EXPORTS_READ"
+    inline = _list({**params, "format": "csv"}, permissions=permissions)
+    assert inline["statusCode"] == 200, inline["body"]
+    rows = inline["body"].count("\r\n") - 1
+    assert rows > 1
+    if params:  # the filters exclude some incidents, so a job that dropped them would write more rows
+        everything = _list({"format": "csv"}, permissions=permissions)["body"].count("\r\n") - 1
+        assert rows < everything
+
+    monkeypatch.setenv("SYNC_EXPORT_LIMIT", "1")
+    reset_dependencies()
+    accepted = _list({**params, "format": "csv"}, permissions=permissions)
+    assert accepted["statusCode"] == 202, accepted["body"]
+    job = json.loads(accepted["body"])
+    job_id = job["metadata"]["jobId"]
+    assert job["metadata"]["dataset"] == "incident-list"
+    assert response_header(accepted, "Location").endswith(f"/v1/exports/{job_id}")
+
+    status: dict[str, Any] = {}
+    for _ in range(300):
+        event = rest_proxy_event(
+            method="GET",
+            path=f"/v1/exports/{job_id}",
+            resource="/v1/exports/{jobId}",
+            path_parameters={"jobId": job_id},
+            authorizer=authorizer_context("acme", "ak_acme_incidents", permissions),
+        )
+        status = json.loads(call("GetExportFunction", event)["body"])
+        if status["status"]["state"] in ("succeeded", "failed"):
+            break
+        import time  # noqa: PLC0415
+
+        time.sleep(0.2)
+    assert status["status"]["state"] == "succeeded", status
+    assert status["status"]["records"] == rows
+    path = unquote(urlsplit(status["status"]["downloadUrl"]).path)
+    key = path[path.index("exports/") :]
+    content = boto3.client("s3").get_object(Bucket=local_refs()["ExportBucket"], Key=key)["Body"].read()
+    # the same bytes, in the same order (newest first), under the same name as the inline answer
+    assert content.decode("utf-8") == inline["body"]
+    assert status["metadata"]["filename"] in response_header(inline, "Content-Disposition")

@@ -146,3 +146,24 @@ def test_an_audit_job_carries_seed_003_filters_and_the_local_time_column():
 def test_an_audit_job_without_locale_or_zone_has_the_default_columns():
     spec = build_job_spec("acme", "audit", ExportFormat.CSV, {"event_type": "incident"}, NOW)
     assert "localTime" not in spec.columns
+
+
+def test_an_incident_list_job_is_validated_as_the_list_and_frozen_with_its_own_end_name():
+    params = {"severities": "HIGH,MEDIUM", "statuses": ["OPEN"], "from_time": "2026-03-01"}
+    spec = build_job_spec("acme", "incident-list", ExportFormat.CSV, params, NOW)
+    assert spec.kind == "IncidentList" and spec.columns[0] == "id"
+    assert spec.request.query.severities == ["HIGH", "MEDIUM"] and spec.request.query.statuses == ["OPEN"]
+    # the list's end is to_time ("to" is not one of its parameters): a retried step reads the same incidents
+    frozen = freeze_parameters(params, spec)
+    assert frozen == {**params, "to_time": "2026-03-19T16:00:00.000Z"}
+    assert build_job_spec("acme", "incident-list", ExportFormat.CSV, frozen, NOW).request.end == NOW
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [({"from": "2026-03-01"}, "from"), ({"severities": "SEVERE"}, "severities"), ({"project_ids": "x"}, "project_ids")],
+)
+def test_an_incident_list_job_refuses_what_the_list_refuses(params, parameter):
+    with pytest.raises(InvalidParameterError) as error:
+        build_job_spec("acme", "incident-list", ExportFormat.CSV, params, NOW)
+    assert error.value.parameter == parameter

@@ -28,14 +28,18 @@ from export_service.logic.audit_export import (
 from export_service.logic.dataset_export import DatasetExportRequest, build_dataset_request, plan_dataset
 from export_service.logic.export_engine import export_filename
 from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
+from export_service.logic.incident_filters import INCIDENT_FILTERS, IncidentFilter, build_incident_filter
+from export_service.logic.incident_list import STORED_FIELDS, list_item, plan_incidents
 from export_service.models.audit import AUDIT_LIST_FILTERS, METADATA_KEYS
+from export_service.models.incident_api import LIST_FIELDS
 from export_service.models.incidents import DATASETS, Dataset
 from export_service.timefmt import format_instant
 
 JOB_RETENTION = timedelta(days=30)
 MAX_CHUNKS = 32  # Map items: partitions are grouped into at most this many part files
 AUDIT = "audit"
-DATASET_NAMES = (AUDIT, *(d.value for d in Dataset))
+INCIDENT_LIST = "incident-list"  # GET /v1/incidents?format=csv: seed 002's list fields
+DATASET_NAMES = (AUDIT, *(d.value for d in Dataset), INCIDENT_LIST)
 _END_NAMES = ("to", "range_end", "to_time")
 
 
@@ -81,7 +85,7 @@ class JobSpec:
     fmt: ExportFormat
     columns: tuple[str, ...]
     kind: str
-    request: AuditExportRequest | DatasetExportRequest
+    request: AuditExportRequest | DatasetExportRequest | IncidentFilter
 
 
 def new_job_id(now: datetime) -> str:
@@ -131,6 +135,8 @@ _DATASET_PARAMETERS = frozenset(
     {"from", "to", "from_time", "to_time", "range_start", "range_end", "severities", "priorities", "statuses"}
     | {"tags", "project_ids", "incident_id", "filter", "sort", "bom"}
 )
+_INCIDENT_LIST_PARAMETERS = frozenset(INCIDENT_FILTERS) | {"from_time", "to_time", "text_to_search"}
+_ALLOWED = {AUDIT: _AUDIT_PARAMETERS, INCIDENT_LIST: _INCIDENT_LIST_PARAMETERS}
 
 
 def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime) -> JobSpec:
@@ -141,14 +147,24 @@ def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping
             parameter="dataset",
             datasets=list(DATASET_NAMES),
         )
-    allowed = _AUDIT_PARAMETERS if dataset == AUDIT else _DATASET_PARAMETERS
+    allowed = _ALLOWED.get(dataset, _DATASET_PARAMETERS)
     for name in params:
         if name not in allowed:
             raise InvalidParameterError(
                 f"unknown parameter '{name}' for dataset '{dataset}'; accepted: {', '.join(sorted(allowed))}",
                 parameter=name,
             )
-    request: AuditExportRequest | DatasetExportRequest
+    request: AuditExportRequest | DatasetExportRequest | IncidentFilter
+    if dataset == INCIDENT_LIST:
+        request = build_incident_filter(
+            tenant,
+            {name: _texts(params, name) for name in INCIDENT_FILTERS},
+            from_time=_text(params, "from_time"),
+            to_time=_text(params, "to_time"),
+            text_to_search=_text(params, "text_to_search"),
+            now=now,
+        )
+        return JobSpec(dataset, fmt, LIST_FIELDS, "IncidentList", request)
     if dataset == AUDIT:
         request = build_audit_request(
             tenant,
@@ -201,7 +217,7 @@ def freeze_parameters(params: Mapping[str, Any], spec: JobSpec) -> dict[str, Any
     """The parameters with the end of the range fixed, so a retried step reads the same rows as the first try."""
     frozen = dict(params)
     if not any(frozen.get(name) for name in _END_NAMES) and not _filter_has_end(frozen.get("filter")):
-        frozen["to"] = format_instant(spec.request.end)
+        frozen["to_time" if spec.dataset == INCIDENT_LIST else "to"] = format_instant(spec.request.end)
     return frozen
 
 
@@ -218,7 +234,9 @@ def job_prefix(tenant: str, job_id: str) -> str:
     return f"exports/{tenant}/{job_id}"
 
 
-def plan_parts(spec: JobSpec, stores: SourceStores) -> tuple[list[QueryPartition], datetime, str | None]:
+def plan_parts(spec: JobSpec, stores: SourceStores) -> tuple[list[QueryPartition], datetime | None, str | None]:
+    if isinstance(spec.request, IncidentFilter):  # newest first, as the list (and its synchronous CSV) orders them
+        return plan_incidents(spec.request, stores.incidents, descending=True), spec.request.start, None
     if isinstance(spec.request, AuditExportRequest):
         parts, name_start = plan_audit(spec.request, stores.audit)
         return parts, name_start, None
@@ -234,6 +252,8 @@ def chunk(parts: Sequence[QueryPartition], most: int = MAX_CHUNKS) -> list[list[
 
 
 def read_pages(spec: JobSpec, stores: SourceStores, part: QueryPartition) -> Iterable[Sequence[Mapping[str, Any]]]:
+    if isinstance(spec.request, IncidentFilter):
+        return ([list_item(r) for r in page] for page in stores.incidents.read_fields([part], STORED_FIELDS))
     if isinstance(spec.request, AuditExportRequest):
         return localize_pages(spec.request, stores.audit.read_pages(part))
     return stores.incidents.read_pages(Dataset(spec.dataset), part)
@@ -283,8 +303,8 @@ def stitch(
     upload.write(tail)
 
 
-def filename_for(spec: JobSpec, name_start: datetime, entity: str | None, now: datetime) -> str:
-    resource = AUDIT if spec.dataset == AUDIT else spec.dataset
+def filename_for(spec: JobSpec, name_start: datetime | None, entity: str | None, now: datetime) -> str:
+    resource = "incidents" if spec.dataset == INCIDENT_LIST else spec.dataset  # as the synchronous CSV names it
     return export_filename(
         resource,
         spec.fmt,

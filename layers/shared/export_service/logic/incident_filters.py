@@ -44,6 +44,11 @@ class IncidentFilter(BaseModel):
     end: datetime
     end_given: bool
 
+    @property
+    def bounded(self) -> bool:
+        """Whether the caller gave a time bound (else an export's file is named after today)."""
+        return self.start is not None or self.end_given
+
     def fingerprint(self) -> str:
         """What identifies the query (not the page): a cursor is valid only for the same fingerprint."""
         document = {

@@ -127,7 +127,7 @@ def export_incident_list(
         ExportFormat.CSV,
         start=request.start,
         end=request.end,
-        bounded=request.start is not None or request.end_given,
+        bounded=request.bounded,
         now=now,
     )
     return ExportBody(body=body, content_type=content_type(ExportFormat.CSV), filename=filename, records=written)

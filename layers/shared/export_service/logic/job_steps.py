@@ -12,12 +12,13 @@ from typing import Any, Protocol
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, NotConfiguredError, NotFoundError
-from export_service.logic.audit_export import envelope_locale
+from export_service.logic.audit_export import AuditExportRequest, envelope_locale
 from export_service.logic.dataset_export import DatasetExportRequest
 from export_service.logic.export_engine import count_capped
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
     FilesLike,
+    JobSpec,
     JobStoreLike,
     SourceStores,
     build_job_spec,
@@ -114,7 +115,7 @@ def _load(ctx: JobContext, tenant: str, job_id: str) -> dict[str, Any]:
     return job
 
 
-def _spec(job: Mapping[str, Any], now: datetime) -> Any:
+def _spec(job: Mapping[str, Any], now: datetime) -> JobSpec:
     return build_job_spec(
         job["tenant"], job["dataset"], ExportFormat(job["format"]), json.loads(job["parameters"]), now
     )
@@ -171,12 +172,21 @@ def run_finish(
                 "sort": {"field": "created_at", "direction": "desc" if spec.request.descending else "asc"},
             }
         )
-    else:
+    elif isinstance(spec.request, AuditExportRequest):
         metadata.update(
             {
                 "from": format_instant(spec.request.start) if spec.request.start else None,
                 "to": format_instant(spec.request.end),
                 **envelope_locale(spec.request),
+            }
+        )
+    else:  # the incident list (GET /v1/incidents?format=csv)
+        metadata.update(
+            {
+                "from": format_instant(spec.request.start) if spec.request.start else None,
+                "to": format_instant(spec.request.end),
+                "filter": spec.request.query.model_dump(exclude_defaults=True),
+                "sort": {"field": "created_time", "direction": "desc"},
             }
         )
     metadata.update({"totalRecords": total, "format": job["format"], "jobId": job_id})

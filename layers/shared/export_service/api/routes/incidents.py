@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from export_service.api.caller import authorised_caller
 from export_service.api.deps import cursor_key, get_dependencies
 from export_service.api.incident_params import FILTER_NAMES, LIST_NAMES, IncidentFilterParams
-from export_service.api.job_responses import export_limits, file_response
+from export_service.api.job_responses import export_limits, file_or_job
 from export_service.api.query_guard import register_query_rules
 from export_service.errors import InvalidParameterError
 from export_service.logic.alerts import find_alerts, incident_alert_filter
@@ -67,8 +67,10 @@ class ListFormat(StrEnum):
         "bound to the tenant and the query: an altered cursor, or one from another query or API key's tenant, is a "
         "400. Without to_time the range ends when the first page was served, for the whole walk. "
         "format=csv: every matching incident in one RFC 4180 file, same fields and order (tags JSON-encoded, "
-        "formula cells neutralised), no pagination; over the synchronous export limit it is a 400 "
-        "EXPORT_TOO_LARGE with the count (narrow the range, or use POST /v1/exports with dataset incidents)."
+        "formula cells neutralised), no pagination; over the synchronous export limit (10,000 incidents by default, "
+        "or what fits a Lambda response) it is never truncated: the call answers 202 Accepted with a Location header "
+        "and an ExportJob that writes the same file asynchronously (POST /v1/exports with dataset `incident-list` "
+        "starts one directly)."
     ),
     tags=["incidents"],
     responses={
@@ -76,7 +78,8 @@ class ListFormat(StrEnum):
             "description": "A page of incidents (JSON array) or the CSV file",
             "content": {JSON: {"model": list[IncidentListItem]}, "text/csv": {}},
         },
-        400: {"description": "Invalid filter, time, range, limit or cursor (named in the error); CSV too large"},
+        202: {"description": "format=csv too large to answer inline: an ExportJob was started (poll its Location)"},
+        400: {"description": "Invalid filter, time, range, limit or cursor (named in the error)"},
         **_COMMON_ERRORS,
     },
 )
@@ -105,8 +108,16 @@ def get_incidents(
             raise InvalidParameterError(
                 f"query parameter '{name}' pages JSON; format=csv returns every match in one file", parameter=name
             )
-        result = export_incident_list(request, deps.incident_store, export_limits(deps.settings), now)
-        return file_response(result, tenant=principal.tenant_id, dataset="incident-list", fmt=ExportFormat.CSV)
+        limits = export_limits(deps.settings)
+        return file_or_job(
+            lambda: export_incident_list(request, deps.incident_store, limits, now),
+            event=event,
+            tenant=principal.tenant_id,
+            dataset="incident-list",
+            fmt=ExportFormat.CSV,
+            now=now,
+            repeatable=tuple(LIST_NAMES),
+        )
     items, next_cursor = list_incidents(request, deps.incident_store, cursor_key(), limit, cursor)
     logger.info("incidents listed", tenant=principal.tenant_id, count=len(items), more=next_cursor is not None)
     headers = {"X-Next-Cursor": next_cursor} if next_cursor else None
