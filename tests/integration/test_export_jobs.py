@@ -146,3 +146,41 @@ def test_a_base64_encoded_body_is_read_like_a_plain_one(stack):
     assert response["statusCode"] == 202, response["body"]
     job = json.loads(response["body"])
     assert (job["metadata"]["dataset"], job["metadata"]["format"]) == ("audit", "jsonl")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "status", "error"),
+    [
+        ("application/json", b'\xff\xfe{"dataset": "audit"}', 400, "INVALID_PARAMETER"),  # not UTF-8
+        ("text/plain", json.dumps({"dataset": "audit"}).encode(), 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ],
+)
+@pytest.mark.parametrize(("function", "resource"), [("StartExportFunction", "/v1/exports")])
+def test_a_body_the_api_cannot_read_is_a_4xx_naming_the_body(
+    stack, function, resource, content_type, raw, status, error
+):
+    event = rest_proxy_event(
+        method="POST",
+        path=resource,
+        resource=resource,
+        headers={"Content-Type": [content_type]},
+        body=base64.b64encode(raw).decode(),
+        authorizer=authorizer_context("acme", "ak_acme_jobs", JOB_PERMISSIONS),
+    )
+    event["isBase64Encoded"] = True  # as API Gateway sends every body (BinaryMediaTypes */*)
+    response = call(function, event)
+    assert response["statusCode"] == status, response["body"]
+    body = json.loads(response["body"])
+    assert body["error"] == error and body["parameter"] == "body"
+
+
+def test_a_body_the_api_cannot_read_still_answers_403_to_a_key_without_the_permission(stack):
+    event = rest_proxy_event(
+        method="POST",
+        path="/v1/exports",
+        resource="/v1/exports",
+        headers={"Content-Type": ["text/plain"]},
+        body="x",
+        authorizer=authorizer_context("acme", "ak_acme_reader", "AUDIT_READ"),
+    )
+    assert call("StartExportFunction", event)["statusCode"] == 403

@@ -115,3 +115,48 @@ def test_control_characters_and_long_values_stay_on_their_line():
     text = _render([record], "en", None).pages[0].extract_text()
     assert "line one line two and" in text
     assert "…" in text  # cut to its column, not spilled over the next one
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "zone"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), END, "America/New_York"),  # before year 1 in that zone
+        (START, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), "Asia/Tokyo"),  # after 9999 in that zone
+    ],
+)
+def test_bounds_at_the_ends_of_time_are_printed_in_utc_not_a_crash(start, end, zone):
+    report = PdfReport("acme", start, end, [], GENERATED)
+    body, written = render_audit_pdf([_records(2)], report, Localizer("de", zone))
+    text = PdfReader(io.BytesIO(body)).pages[0].extract_text()
+    assert written == 2
+    edge = start if start.year == 1 else end
+    assert edge.isoformat(timespec="milliseconds").replace("+00:00", "Z") in text
+
+
+def test_invisible_reordering_characters_are_removed_and_huge_values_are_cut_before_measuring():
+    record = _records(1)[0] | {"user": "\u202eevil\u202c\u200b@example.com", "resource": "x" * 200_000}
+    text = _render([record], "en", None).pages[0].extract_text()
+    assert "\u202e" not in text and "\u200b" not in text
+    assert "evil @example.com" in text
+    assert "x" * 400 not in text  # cut to its column (and to 300 characters before measuring)
+
+
+def test_a_long_filter_list_keeps_the_first_page_facts_and_table_on_the_page():
+    filters = [("event_type", ", ".join(f"type-{n:04d}-{'y' * 40}" for n in range(200)))]
+    report = PdfReport("acme", START, END, filters, GENERATED)
+    body, written = render_audit_pdf([_records(3)], report, Localizer("en", None))
+    assert written == 3
+    first = PdfReader(io.BytesIO(body)).pages[0].extract_text()
+    assert " …" in first  # the filters were cut ...
+    for record in _records(3):
+        assert record["id"] in first  # ... and the table still starts on page 1
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory"])
+def test_tz_files_that_are_not_iana_zones_are_refused(zone):
+    from export_service.errors import InvalidParameterError  # noqa: PLC0415
+    from export_service.logic.localize import parse_timezone  # noqa: PLC0415
+
+    with pytest.raises(InvalidParameterError) as error:
+        parse_timezone(zone)
+    assert error.value.parameter == "timezone"

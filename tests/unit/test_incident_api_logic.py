@@ -235,3 +235,62 @@ def test_the_local_gateway_prefers_a_literal_segment_to_a_path_parameter():
         "/v1/incidents/abc": ("GetIncidentFunction", {"incidentId": "abc"}),
         "/v1/incidents/abc/alerts": ("IncidentAlertsFunction", {"incidentId": "abc"}),
     }
+
+
+# ---- hostile input and bounded work (found in review) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["é.x", "abc.é", "\u202e.\u202e", "ab\x00c.d"])
+def test_a_cursor_with_characters_no_cursor_has_is_a_400_naming_it(token):
+    with pytest.raises(InvalidParameterError) as raised:
+        open_cursor(KEY, token, "acme", "q1")
+    assert raised.value.parameter == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"from_time": "0001-01-01T00:00:00Z", "to_time": "2025-01-01T00:00:00Z"}, "from_time"),
+        ({"to_time": "0001-01-05T00:00:00Z"}, "to_time"),
+    ],
+)
+def test_a_summary_whose_previous_period_would_start_before_year_one_is_a_400(kwargs, parameter):
+    with pytest.raises(InvalidParameterError) as raised:
+        summary_periods(_filter(**kwargs))
+    assert raised.value.parameter == parameter
+
+
+def test_an_answer_with_more_alerts_than_fit_a_response_is_refused_not_truncated(monkeypatch):
+    from export_service.errors import ExportTooLargeError  # noqa: PLC0415
+    from export_service.logic import alerts  # noqa: PLC0415
+
+    monkeypatch.setattr(alerts, "MAX_ALERTS", 5)
+    body = AlertFilter(sources=["s1", "s2"], upload_dates=["2026-05-01"], violation_names=["A.1", "B.2", "C.3"])
+    with pytest.raises(ExportTooLargeError) as raised:
+        find_alerts(_Alerts(), "acme", body, prefetch=1)  # 2 uploads x 3 matching violations = 6 > 5
+    assert raised.value.details["limit"] == 5
+    monkeypatch.setattr(alerts, "MAX_ALERTS", 6)
+    assert len(find_alerts(_Alerts(), "acme", body, prefetch=1)) == 6
+
+
+class _RecordingClient:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def query(self, **args):
+        self.calls.append(args)
+        return {"Items": []}
+
+
+@pytest.mark.parametrize(("severities", "limit"), [(None, 11), (["HIGH"], 1000)])
+def test_a_small_page_size_does_not_limit_a_filtered_query_to_tiny_reads(severities, limit):
+    from export_service.dal.incident_store import IncidentQuery, IncidentStore  # noqa: PLC0415
+    from export_service.models.incidents import Dataset  # noqa: PLC0415
+
+    client = _RecordingClient()
+    store = IncidentStore(client, "IncidentsTable")
+    query = IncidentQuery(severities=severities or [])
+    parts = store.plan("acme", Dataset.INCIDENTS, NOW - timedelta(days=1), NOW, query, True)
+    list(store.read_fields(parts, ("id",), page_size=11))
+    assert client.calls and {call["Limit"] for call in client.calls} == {limit}
+    assert ("FilterExpression" in client.calls[0]) == bool(severities)

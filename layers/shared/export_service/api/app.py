@@ -8,7 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from export_service.api.query_guard import check_query_parameters, route_permission
 from export_service.errors import ExportServiceError
@@ -46,18 +49,41 @@ def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
         logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
         return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()))
 
-    @app.exception_handler(RequestValidationError)
-    def _validation_error(exc: RequestValidationError) -> Response:
+    def _caller_problem() -> Response | None:
+        """Who may call comes before what was sent: no key or permission is 401/403 even with bad input."""
         event = app.current_event
         try:
-            # Who may call comes before what was sent: no key or permission is 401/403 even with bad input.
-            permission = route_permission(event.resource)
+            permission = route_permission(event.resource, event.http_method)
             if permission is not None:
                 context = event.request_context.authorizer.get_context()  # type: ignore[attr-defined]
                 require_permission(principal_from_context(context), Permission(permission))
             check_query_parameters(event.resource, event.multi_value_query_string_parameters)
         except ExportServiceError as guard_error:
             return _domain_error(guard_error)
+        return None
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_body(_exc: RequestUnsupportedContentType) -> Response:
+        return _caller_problem() or error_response(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the body as JSON with 'Content-Type: application/json'",
+            parameter="body",
+        )
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable_body(_exc: UnicodeDecodeError) -> Response:
+        # API Gateway hands every body over base64-encoded (BinaryMediaTypes has */*); one that is not UTF-8 text
+        return _caller_problem() or error_response(
+            400, "INVALID_PARAMETER", "the request body is not UTF-8 JSON", parameter="body"
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        event = app.current_event
+        problem = _caller_problem()
+        if problem is not None:
+            return problem
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("loc", ())[:1] == ("body",):
             parameter, message = _body_problem(first)

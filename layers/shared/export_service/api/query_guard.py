@@ -18,15 +18,20 @@ class QueryRules:
     allowed: frozenset[str]
     repeatable: frozenset[str] = frozenset()
     permission: str | None = None  # checked before parameters: a key without it gets 403, whatever it sends
+    method_permissions: Mapping[str, str] | None = None  # for a path whose methods need different permissions
 
 
 _RULES: dict[str, QueryRules] = {}
 
 
 def register_query_rules(
-    resource: str, allowed: Collection[str], repeatable: Collection[str] = (), permission: str | None = None
+    resource: str,
+    allowed: Collection[str],
+    repeatable: Collection[str] = (),
+    permission: str | None = None,
+    method_permissions: Mapping[str, str] | None = None,
 ) -> QueryRules:
-    rules = QueryRules(frozenset(allowed), frozenset(repeatable), permission)
+    rules = QueryRules(frozenset(allowed), frozenset(repeatable), permission, method_permissions)
     _RULES[resource] = rules
     return rules
 
@@ -44,6 +49,10 @@ def check_query_parameters(resource: str, multi_value: Mapping[str, Sequence[str
             raise InvalidParameterError(f"query parameter '{name}' was given {len(values)} times", parameter=name)
 
 
-def route_permission(resource: str) -> str | None:
+def route_permission(resource: str, method: str) -> str | None:
     rules = _RULES.get(resource)
-    return rules.permission if rules else None
+    if rules is None:
+        return None
+    if rules.method_permissions is not None:
+        return rules.method_permissions.get(method.upper())
+    return rules.permission

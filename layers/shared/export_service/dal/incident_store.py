@@ -172,7 +172,9 @@ class IncidentStore:
         def pages(index: int, part: QueryPartition) -> Iterator[list[dict[str, Any]]]:
             args = query_args(self._table, part, fields)
             if page_size:
-                args["Limit"] = page_size
+                # Limit caps the items a Query evaluates, before its FilterExpression: with a filter, a small
+                # Limit would read the partition in tiny pages (one Query per few items), so it is kept at 1,000.
+                args["Limit"] = max(page_size, 1000) if "FilterExpression" in args else page_size
             if index == 0 and start_after and start_after.get("pk") == part.pk:
                 args["ExclusiveStartKey"] = {"pk": {"S": start_after["pk"]}, "sk": {"S": start_after["sk"]}}
             return query_pages(self._client, args)

@@ -8,11 +8,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from export_service.dal.read_ahead import read_ahead
-from export_service.errors import InvalidParameterError
+from export_service.errors import ExportTooLargeError, InvalidParameterError
 from export_service.models.alerts import MAX_QUERIES, AlertFilter
 from export_service.timefmt import format_instant, parse_instant
 
 MAX_VALUE_CHARS = 200
+MAX_ALERTS = 5000  # one answer: at most about 2 MB of JSON, well within a Lambda response
 
 
 class AlertReader(Protocol):
@@ -65,7 +66,16 @@ def find_alerts(
         yield [alert for alert in store.find_alerts(tenant, source, date) if alert.get("violation_name") in names]
 
     sources_of_pages = [functools.partial(one, source, date) for source in sources for date in dates]
-    return [alert for page in read_ahead(sources_of_pages, prefetch) for alert in page]
+    found: list[dict[str, Any]] = []
+    for page in read_ahead(sources_of_pages, prefetch):
+        found.extend(page)
+        if len(found) > MAX_ALERTS:  # one JSON answer must fit a Lambda response (6 MB)
+            raise ExportTooLargeError(
+                f"more than {MAX_ALERTS:,} alerts match; ask for fewer sources, upload dates or violation names",
+                parameter="body",
+                limit=MAX_ALERTS,
+            )
+    return found
 
 
 def incident_alert_filter(record: Mapping[str, Any]) -> AlertFilter | None:

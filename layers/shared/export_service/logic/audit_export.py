@@ -275,11 +275,8 @@ def export_audit_pdf(
 ) -> ExportBody:
     """The PDF report (synchronous only): at most 5,000 records, else a 400 telling to narrow or use CSV.
 
-    Matching records are counted first (server-side, stopping at 5,001), so an oversized request fails before any
-    drawing; the renderer enforces the cap again in case records arrive between the count and the read."""
+    The records are read once: the renderer stops at the 5,001st (memory is bounded by the cap)."""
     parts, name_start = plan_audit(request, store)
-    if count_capped(store.count, parts, MAX_PDF_RECORDS + 1) > MAX_PDF_RECORDS:
-        raise _pdf_too_large(parameter)
     report = PdfReport(
         tenant=request.tenant_id,
         start=request.start,
@@ -289,7 +286,10 @@ def export_audit_pdf(
     )
     try:
         body, written = render_audit_pdf(
-            store.read_plan(parts, limits.prefetch), report, Localizer(request.locale, request.timezone)
+            store.read_plan(parts, limits.prefetch),
+            report,
+            Localizer(request.locale, request.timezone),
+            max_records=MAX_PDF_RECORDS,
         )
     except PdfOverflow:
         raise _pdf_too_large(parameter) from None

@@ -23,7 +23,10 @@ from export_service.logic.localize import Localizer
 MAX_PDF_RECORDS = 5000  # seed 003: a PDF export holds at most 5,000 events
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 _FONT = "DejaVu"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# C0 controls, and the invisible format characters that reorder or hide text (bidi overrides, zero-width ...)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
+_MOST_CHARS = 300  # a cell is one line: longer text is cut before it is measured (measuring is per character)
+_MOST_FILTER_CHARS = 600  # the filters' line on the first page
 
 # Geometry (mm)
 _PAGE_W, _PAGE_H, _MARGIN = 297.0, 210.0, 10.0
@@ -144,7 +147,10 @@ def _first_page(pdf: Any, report: PdfReport, localizer: Localizer, title: str, g
     _fact(pdf, localizer.label("filters"), "", y)
     pdf.set_font(_FONT, "", 9)
     pdf.set_xy(_MARGIN + 35.0, y - 3.4)
-    pdf.multi_cell(_PAGE_W - 2 * _MARGIN - 35.0, 4.2, _CONTROL.sub(" ", "; ".join(filters)))
+    text = _CONTROL.sub(" ", "; ".join(filters))
+    if len(text) > _MOST_FILTER_CHARS:  # keep the first page's facts, count and table on the page
+        text = text[:_MOST_FILTER_CHARS] + " …"
+    pdf.multi_cell(_PAGE_W - 2 * _MARGIN - 35.0, 4.2, text)
     y = max(y + 5.0, pdf.get_y() + 3.8)
     _fact(pdf, localizer.label("records"), "", y)
     pdf.set_y(y + 4.0)
@@ -192,7 +198,7 @@ def _record(pdf: Any, localizer: Localizer, record: Mapping[str, Any], y: float)
 
 def _fit(pdf: Any, text: str, width: float) -> str:
     """The text on one line within ``width``: control characters as spaces, cut with an ellipsis when too long."""
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", text[: _MOST_CHARS + 1])
     if pdf.get_string_width(text) <= width:
         return text
     lo, hi = 0, len(text)

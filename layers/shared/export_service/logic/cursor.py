@@ -45,7 +45,12 @@ def seal_cursor(key: bytes, tenant: str, fingerprint: str, position: CursorPosit
 def open_cursor(key: bytes, token: str, tenant: str, fingerprint: str) -> CursorPosition:
     """The position in a cursor this service signed for this tenant and query; 400 naming 'cursor' otherwise."""
     body, _, signature = token.partition(".")
-    if len(token) > MAX_CURSOR_CHARS or not signature or not hmac.compare_digest(_mac(key, body), signature):
+    if (
+        len(token) > MAX_CURSOR_CHARS
+        or not token.isascii()  # what _mac and compare_digest need; this service's cursors are base64url
+        or not signature
+        or not hmac.compare_digest(_mac(key, body), signature)
+    ):
         raise InvalidParameterError(
             "query parameter 'cursor' is not a cursor this API issued (altered or truncated); start again without it",
             parameter="cursor",

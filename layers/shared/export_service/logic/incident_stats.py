@@ -106,9 +106,17 @@ def mean_hours(total_ms: int, count: int) -> int | None:
 def summary_periods(request: IncidentFilter) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
     """The period (the request's range; without from_time the 30 days up to its end) and the previous one: the
     same length, ending a millisecond before the period starts."""
-    start = request.start if request.start is not None else request.end - DEFAULT_SUMMARY_PERIOD + _MILLISECOND
-    length = request.end - start + _MILLISECOND  # both ends are inclusive
-    return (start, request.end), (start - length, start - _MILLISECOND)
+    try:
+        start = request.start if request.start is not None else request.end - DEFAULT_SUMMARY_PERIOD + _MILLISECOND
+        length = request.end - start + _MILLISECOND  # both ends are inclusive
+        return (start, request.end), (start - length, start - _MILLISECOND)
+    except OverflowError:  # the previous period would begin before the year 1
+        name = "from_time" if request.start is not None else "to_time"
+        raise InvalidParameterError(
+            f"query parameter '{name}' is too early: the summary's previous period (as long as the period, just "
+            "before it) would begin before the year 1",
+            parameter=name,
+        ) from None
 
 
 def incident_summary(request: IncidentFilter, store: IncidentReader, prefetch: int = 2) -> dict[str, Any]:

@@ -94,13 +94,20 @@ def parse_timezone(value: str | None, parameter: str = "timezone") -> str | None
         parameter=parameter,
     )
     name = value.strip()
-    if not name or len(name) > _MAX_ZONE_CHARS:
-        raise problem
+    if not name or len(name) > _MAX_ZONE_CHARS or name not in _iana_zones():
+        raise problem  # _iana_zones also refuses tz files that are not IANA zones: localtime, posixrules, Factory
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown; a path; a directory of zones such as "America"
         raise problem from None
     return name
+
+
+@functools.lru_cache(maxsize=1)
+def _iana_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones  # noqa: PLC0415
+
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
 @functools.lru_cache(maxsize=32)
@@ -134,7 +141,10 @@ class Localizer:
         when = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return format_datetime(when, self._pattern, tzinfo=self._zone, locale=self._babel_locale)
+        try:
+            return format_datetime(when, self._pattern, tzinfo=self._zone, locale=self._babel_locale)
+        except (OverflowError, ValueError):  # within a day of year 1 or 9999: the zone's time is not a datetime
+            return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def number(self, value: int) -> str:
         from babel.numbers import format_decimal  # noqa: PLC0415

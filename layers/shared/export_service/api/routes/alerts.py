@@ -32,7 +32,10 @@ register_query_rules("/v1/alerts/by-filters", set(), permission=Permission.INCID
     tags=["alerts"],
     responses={
         200: {"description": "Alert objects", "content": {"application/json": {"model": list[Alert]}}},
-        400: {"description": "Body not the documented shape (the field is named), or too many pairs"},
+        400: {
+            "description": "Body not the documented shape (the field is named), too many pairs, or over 5,000 alerts"
+        },
+        415: {"description": "The body is not sent as JSON"},
         401: {"description": "Missing, invalid or revoked API key"},
         403: {"description": "The key lacks INCIDENTS_READ"},
     },

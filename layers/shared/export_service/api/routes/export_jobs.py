@@ -20,8 +20,12 @@ from export_service.timefmt import format_instant, utc_now
 start_router = Router()
 get_router = Router()
 list_router = Router()
-# POST and GET share /v1/exports: the route code checks the method's own permission
-register_query_rules("/v1/exports", set())
+# POST and GET share /v1/exports, each with its own permission
+register_query_rules(
+    "/v1/exports",
+    set(),
+    method_permissions={"POST": Permission.EXPORTS_WRITE.value, "GET": Permission.EXPORTS_READ.value},
+)
 register_query_rules("/v1/exports/{jobId}", set(), permission=Permission.EXPORTS_READ.value)
 JSON = "application/json"
 
@@ -52,6 +56,7 @@ class StartExport(BaseModel):
     responses={
         202: {"description": "Job started: Location and the ExportJob"},
         400: {"description": "Invalid body: unknown dataset, format or parameter (named in the error)"},
+        415: {"description": "The body is not sent as JSON"},
         401: {"description": "Missing, invalid or revoked API key"},
         403: {"description": "The key lacks EXPORTS_WRITE"},
     },
