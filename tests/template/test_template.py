@@ -42,6 +42,7 @@ def test_sam_build_packages_functions_and_layer(tmp_path):
     assert (layer / "aws_lambda_powertools").is_dir()
     assert (layer / "pydantic").is_dir()
     assert (layer / "export_service" / "fonts" / "DejaVuSansCondensed.ttf").is_file()
+    assert (layer / "export_service" / "locales" / "de" / "LC_MESSAGES" / "audit_report.po").is_file()
     assert (layer / "fpdf").is_dir() and (layer / "babel").is_dir() and (layer / "tzdata").is_dir()
     for name in ("AuthorizerFunction", "AuditExportFunction", "DatasetExportFunction", "ExportPartFunction"):
         assert (build_dir / name / "app.py").is_file()

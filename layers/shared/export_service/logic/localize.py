@@ -1,9 +1,10 @@
-"""Locale and time zone for people: checked parameters, dates and numbers from Babel, and our small label catalog.
+"""Locale and time zone for people: checked parameters, dates and numbers from Babel, words from gettext catalogs.
 
-Only the words are ours (column headers and report labels, below); every date, time, offset and number is formatted
-by Babel from CLDR data, and time zones come from the IANA database (zoneinfo, with the ``tzdata`` package so the
-Lambda runtime does not depend on the host's files). Babel is imported only when a request asks for a locale or a
-time zone, so the default export path and the other functions' cold starts do not pay for it.
+Only the words are ours (column headers and report labels: gettext catalogs read with Babel); every date, time,
+offset and number is formatted by Babel from CLDR data, and time zones come from the IANA database (zoneinfo, with
+the ``tzdata`` package so the Lambda runtime does not depend on the host's files). Babel is imported only when a
+request asks for a locale or a time zone, so the default export path and the other functions' cold starts do not
+pay for it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,52 +23,56 @@ DEFAULT_TIMEZONE = "UTC"
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "de", "fr", "es")
 _MAX_ZONE_CHARS = 64
 
-# Our catalog: column headers and report labels per language (words only; no formats).
-LABELS: dict[str, dict[str, str]] = {
-    "title": {
-        "en": "Audit log export",
-        "de": "Audit-Protokoll-Export",
-        "fr": "Export du journal d'audit",
-        "es": "Exportación del registro de auditoría",
-    },
-    "tenant": {"en": "Tenant", "de": "Mandant", "fr": "Locataire", "es": "Inquilino"},
-    "time_range": {"en": "Time range", "de": "Zeitraum", "fr": "Période", "es": "Periodo"},
-    "first_record": {
-        "en": "first record",
-        "de": "erster Datensatz",
-        "fr": "premier enregistrement",
-        "es": "primer registro",
-    },
-    "timezone": {"en": "Time zone", "de": "Zeitzone", "fr": "Fuseau horaire", "es": "Zona horaria"},
-    "filters": {"en": "Filters", "de": "Filter", "fr": "Filtres", "es": "Filtros"},
-    "no_filters": {"en": "none", "de": "keine", "fr": "aucun", "es": "ninguno"},
-    "records": {"en": "Records", "de": "Datensätze", "fr": "Enregistrements", "es": "Registros"},
-    "no_records": {
-        "en": "No records match.",
-        "de": "Keine Datensätze gefunden.",
-        "fr": "Aucun enregistrement trouvé.",
-        "es": "Ningún registro coincide.",
-    },
-    "generated_at": {"en": "Generated at", "de": "Erstellt am", "fr": "Généré le", "es": "Generado el"},
-    "page": {
-        "en": "Page {page} of {pages}",
-        "de": "Seite {page} von {pages}",
-        "fr": "Page {page} sur {pages}",
-        "es": "Página {page} de {pages}",
-    },
+# The report's words: a key per place in the PDF, and its English text, the gettext msgid. The other languages are
+# gettext catalogs (``locales/<lang>/LC_MESSAGES/audit_report.po``, template ``locales/audit_report.pot``), read
+# with Babel; a missing or fuzzy translation falls back to English, and a unit test keeps every catalog complete.
+LABELS: dict[str, str] = {
+    "title": "Audit log export",
+    "tenant": "Tenant",
+    "time_range": "Time range",
+    "first_record": "first record",
+    "timezone": "Time zone",
+    "filters": "Filters",
+    "no_filters": "none",
+    "records": "Records",
+    "no_records": "No records match.",
+    "generated_at": "Generated at",
+    "page": "Page {page} of {pages}",
     # table columns
-    "col_time": {"en": "Time", "de": "Zeit", "fr": "Heure", "es": "Hora"},
-    "col_id": {"en": "Record ID", "de": "Datensatz-ID", "fr": "ID d'enregistrement", "es": "ID de registro"},
-    "col_event_type": {"en": "Event type", "de": "Ereignistyp", "fr": "Type d'événement", "es": "Tipo de evento"},
-    "col_sub_type": {"en": "Sub type", "de": "Untertyp", "fr": "Sous-type", "es": "Subtipo"},
-    "col_action": {"en": "Action", "de": "Aktion", "fr": "Action", "es": "Acción"},
-    "col_user": {"en": "User", "de": "Benutzer", "fr": "Utilisateur", "es": "Usuario"},
-    "col_auditee": {"en": "Auditee ID", "de": "Verursacher-ID", "fr": "ID de l'auteur", "es": "ID del autor"},
-    "col_source": {"en": "System source", "de": "Systemquelle", "fr": "Source système", "es": "Origen del sistema"},
-    "col_resource": {"en": "Resource", "de": "Ressource", "fr": "Ressource", "es": "Recurso"},
-    "col_checksum": {"en": "Checksum", "de": "Prüfsumme", "fr": "Somme de contrôle", "es": "Suma de verificación"},
-    "col_metadata": {"en": "Metadata", "de": "Metadaten", "fr": "Métadonnées", "es": "Metadatos"},
+    "col_time": "Time",
+    "col_id": "Record ID",
+    "col_event_type": "Event type",
+    "col_sub_type": "Sub type",
+    "col_action": "Action",
+    "col_user": "User",
+    "col_auditee": "Auditee ID",
+    "col_source": "System source",
+    "col_resource": "Resource",
+    "col_checksum": "Checksum",
+    "col_metadata": "Metadata",
 }
+CATALOG_DOMAIN = "audit_report"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+def catalog_path(locale: str) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{CATALOG_DOMAIN}.po"
+
+
+@functools.lru_cache(maxsize=len(SUPPORTED_LOCALES))
+def translations(locale: str) -> Mapping[str, str]:
+    """msgid -> translated text of the locale's catalog (English: none, the msgids are English)."""
+    if locale == DEFAULT_LOCALE:
+        return {}
+    from babel.messages.pofile import read_po  # noqa: PLC0415
+
+    with catalog_path(locale).open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=CATALOG_DOMAIN)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+    }
 
 
 def parse_locale(value: str | None, parameter: str = "locale") -> str | None:
@@ -152,7 +158,8 @@ class Localizer:
         return format_decimal(value, locale=self._babel_locale)
 
     def label(self, key: str, **values: Any) -> str:
-        text = LABELS[key][self.locale]
+        english = LABELS[key]
+        text = translations(self.locale).get(english, english)
         return text.format(**values) if values else text
 
 
