@@ -203,11 +203,27 @@ def nights(stack: Stack, http: requests.Session) -> dict[str, Any]:
         for i, row in enumerate(incidents_b[:5])
     ]
 
-    def write_during() -> None:
-        for row in during:
-            time.sleep(0.3)
-            _write_incident_rows(stack, truth, [(Dataset.INCIDENTS, row)])
+    landed: list[datetime] = []  # when each of those writes was acknowledged
+    night3 = f"nightly-{NIGHTS[2]:%Y%m%d}-{TENANT}"
 
+    def write_during() -> None:
+        sfn = _client(stack, "stepfunctions")
+        machine = local_refs()["ExportStateMachine"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # begin once night 3's execution exists
+            started = sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"]
+            if any(execution["name"] == night3 for execution in started):
+                break
+            time.sleep(0.02)
+        for row in during:
+            _write_incident_rows(stack, truth, [(Dataset.INCIDENTS, row)])
+            landed.append(datetime.now(UTC))
+
+    # A busy night 3 (10,000 audit records in its window): it runs for seconds, so the writes below land inside it
+    busy = list(audit_records(TENANT, 10000, NIGHTS[1] + timedelta(hours=1), NIGHTS[2] - timedelta(hours=1), seed=6))
+    write_audit_records(AuditStore(dynamodb, refs["AuditTable"]), TENANT, busy)
+    for record in busy:
+        truth.add(AUDIT_SOURCE, {c: v for c, v in seal_audit_record(record).model_dump().items()})
     writer = threading.Thread(target=write_during)
     writer.start()
     outcomes[3] = _fire(stack, NIGHTS[2])
@@ -216,7 +232,14 @@ def nights(stack: Stack, http: requests.Session) -> dict[str, Any]:
     outcomes[5] = _fire(stack, NIGHTS[4])  # nothing changed since night 4's overlap
     assert requests_store.disable(TENANT)
     outcomes[6] = _fire(stack, NIGHTS[5])
-    return {"truth": truth, "outcomes": outcomes, "during": during, "late": late, "entries": _all_entries(http, stack)}
+    return {
+        "truth": truth,
+        "outcomes": outcomes,
+        "during": during,
+        "landed": landed,
+        "late": late,
+        "entries": _all_entries(http, stack),
+    }
 
 
 def _night(entry: dict) -> int:
@@ -266,7 +289,7 @@ def test_windows_start_an_overlap_before_the_previous_end_and_stop_at_the_run(ni
         assert parse_qs(urlsplit(entry["url"]).query)["X-Amz-Expires"] == ["300"]
 
 
-def test_every_change_is_in_at_least_one_night(nights, http):
+def test_every_change_is_in_at_least_one_night(nights, http, stack):
     truth: Source = nights["truth"]
     seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
     files: dict[int, dict[str, list[dict[str, str]]]] = defaultdict(dict)
@@ -288,7 +311,17 @@ def test_every_change_is_in_at_least_one_night(nights, http):
     # the late write (inside the overlap) is in night 3
     late = nights["late"]
     assert (late["id"], late["name"]) in {(r["id"], r["name"]) for r in files[3][incident_source]}
-    # the writes that landed during night 3 are in night 3 or night 4, never in neither
+    # writes landed while night 3 ran (between its execution's start and stop) ...
+    sfn = _client(stack, "stepfunctions")
+    machine = local_refs()["ExportStateMachine"]
+    (run,) = (
+        sfn.describe_execution(executionArn=e["executionArn"])
+        for e in sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"]
+        if e["name"] == f"nightly-{NIGHTS[2]:%Y%m%d}-{TENANT}"
+    )
+    assert len(nights["landed"]) == len(nights["during"])
+    assert any(run["startDate"] <= moment <= run["stopDate"] for moment in nights["landed"]), (run, nights["landed"])
+    # ... and each is in night 3 or night 4, never in neither
     for row in nights["during"]:
         in_3 = row["updated_at"] in {r["updated_at"] for r in files[3][incident_source] if r["id"] == row["id"]}
         in_4 = row["updated_at"] in {r["updated_at"] for r in files[4][incident_source] if r["id"] == row["id"]}

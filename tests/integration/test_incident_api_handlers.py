@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -13,7 +14,7 @@ import pytest
 
 from devtools.lambda_runtime import rest_proxy_event
 from export_service.logic.cursor import CursorPosition, seal_cursor
-from export_service.logic.incident_records import write_incident_bundles
+from export_service.logic.incident_records import IncidentBundle, write_incident_bundles
 from tests.helpers import authorizer_context, response_header
 from tests.integration.incident_support import bundles, incident_store
 from tests.integration.support import call, specs
@@ -93,6 +94,28 @@ def test_walk_over_every_acme_incident_one_at_a_time_sees_each_once(data):
     assert seen == [incident_id for _, incident_id in want]  # two incidents share a millisecond: still each once
 
 
+def test_a_walk_without_to_time_keeps_the_end_its_first_page_used(stack, data):
+    # Given a tenant of its own (other tests count acme's and globex's incidents) and a first page without to_time
+    store = incident_store(stack)
+    write_incident_bundles(store, "initech", bundles("globex"))
+    first = _list({"limit": "1"}, tenant="initech")
+    assert first["statusCode"] == 200, first["body"]
+    cursor = response_header(first, "X-Next-Cursor")
+    assert cursor
+    # When an incident is created during the walk (now: newer than every incident, on a day the walk has not read)
+    late = bundles("globex")[0]
+    created = datetime.now(UTC).replace(microsecond=0)
+    moved = late.incident.model_copy(update={"id": "inc-initech-late", "created_at": created, "updated_at": created})
+    write_incident_bundles(store, "initech", [IncidentBundle(incident=moved)])
+    # Then the rest of the walk does not mix it in, and a new walk starts with it
+    second = _list({"limit": "5", "cursor": cursor}, tenant="initech")
+    assert second["statusCode"] == 200, second["body"]
+    walked = [item["id"] for item in json.loads(first["body"]) + json.loads(second["body"])]
+    assert walked == ["inc-globex-002", "inc-globex-001"]
+    fresh = _list({"limit": "5"}, tenant="initech")
+    assert [item["id"] for item in json.loads(fresh["body"])] == ["inc-initech-late", *walked]
+
+
 @pytest.mark.parametrize(
     ("function", "resource", "path", "path_parameters"),
     [
@@ -112,7 +135,7 @@ def test_a_key_without_incidents_read_is_403_whatever_it_sends(data, function, r
 def test_distribution_counts_incidents_without_severity_under_the_empty_key(data):
     response = call(
         "IncidentDistributionFunction",
-        _event("/v1/incidents/distribution", "/v1/incidents/distribution", tenant="globex"),
+        _event("/v1/incidents/distribution", "/v1/incidents/distribution", tenant="acme"),
     )
     assert response["statusCode"] == 200, response["body"]
     days = json.loads(response["body"])["incidents"]
@@ -121,8 +144,9 @@ def test_distribution_counts_incidents_without_severity_under_the_empty_key(data
         for key, value in day["counts"].items():
             counted[key] = counted.get(key, 0) + value
     want: dict[str, int] = {}
-    for bundle in bundles("globex"):
+    for bundle in bundles("acme"):
         want[bundle.incident.severity] = want.get(bundle.incident.severity, 0) + 1
+    assert want.get("", 0) >= 1  # the data has an incident without severity, so the "" bucket is exercised
     assert {k: v for k, v in counted.items() if v} == want
 
 

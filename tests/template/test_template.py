@@ -158,6 +158,21 @@ def test_export_requests_expire_after_30_days_and_enabled_tenants_are_indexed():
     assert PRESIGN_SECONDS == 300
 
 
+def test_the_listing_may_sign_nightly_reads_and_list_the_bucket_so_an_expunged_link_is_404_not_403():
+    # moto does not enforce IAM, so the e2e 404 cannot show this: S3 answers a GET of a missing key with 404 only when
+    # the signer holds s3:ListBucket on the bucket, and with 403 otherwise.
+    fn = load_template()["Resources"]["ListExportRequestsFunction"]
+    granted = {
+        action: _listed(statement["Resource"])
+        for statement in _statements(fn)
+        if statement["Effect"] == "Allow"
+        for action in _listed(statement["Action"])
+    }
+    assert granted["s3:ListBucket"] == [{"Fn::GetAtt": ["ExportBucket", "Arn"]}]
+    assert granted["s3:GetObject"] == [{"Fn::Sub": "${ExportBucket.Arn}/nightly/*"}]
+    assert not any(action.startswith("s3:") and action not in {"s3:ListBucket", "s3:GetObject"} for action in granted)
+
+
 def test_the_nightly_schedule_delivers_an_eventbridge_event_to_the_dispatcher():
     import json  # noqa: PLC0415
 
