@@ -108,7 +108,9 @@ class LocalApiGateway:
             path_parameters=path_parameters,
             headers=multi_headers,
             query=multi_query,
-            body=body.decode("utf-8") if body else None,
+            # the API's BinaryMediaTypes include */*, so API Gateway hands every request body over base64-encoded
+            body=base64.b64encode(body).decode("ascii") if body else None,
+            is_base64=bool(body),
             stage=self._stage,
         )
         with self._lock:

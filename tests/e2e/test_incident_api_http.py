@@ -517,6 +517,27 @@ def test_alert_body_that_is_not_json_is_400(stack, http):
     assert response.json()["parameter"] == "body"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "data", "status", "error"),
+    [
+        ("application/json", b"\xff\xfe{}", 400, "INVALID_PARAMETER"),  # not UTF-8
+        ("text/plain", b'{"sources": ["a"]}', 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ],
+)
+def test_a_body_the_api_cannot_read_is_a_4xx_naming_the_body_over_http(stack, http, content_type, data, status, error):
+    response = http.post(
+        f"{stack.url}/v1/alerts/by-filters",
+        data=data,
+        headers={"apikey": ACME, "Content-Type": content_type},
+        timeout=60,
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error and response.json()["parameter"] == "body"
+    # the gateway and the function are still serving
+    follow = http.post(f"{stack.url}/v1/alerts/by-filters", json=[1], headers={"apikey": ACME}, timeout=60)
+    assert follow.status_code == 400
+
+
 def test_the_incident_api_needs_a_key(stack, http):
     for path in ("/v1/incidents", "/v1/incidents/summary", "/v1/incidents/distribution", "/v1/incidents/x"):
         assert http.get(f"{stack.url}{path}", timeout=60).status_code == 401
