@@ -69,7 +69,7 @@ class LocalApiGateway:
         # Powertools' resolver keeps the current event on the app object: one invocation at a time.
         self._lock = threading.Lock()
 
-    def _gateway_response(self, kind: str) -> HttpResponse:
+    def gateway_response(self, kind: str) -> HttpResponse:
         spec = self._api.gateway_responses.get(kind) or {}
         family = "DEFAULT_5XX" if _DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
         fallback = self._api.gateway_responses.get(family) or {}
@@ -93,7 +93,7 @@ class LocalApiGateway:
         parts = urlsplit(target)
         matched = self._match(method, parts.path)
         if matched is None:
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN")
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN")
         route, path_parameters = matched
         multi_headers: dict[str, list[str]] = {}
         for name, value in headers:
@@ -122,7 +122,7 @@ class LocalApiGateway:
                 result = invoke(self._functions[route.function], event)
             except Exception:
                 log.exception("function %s raised", route.function)
-                return self._gateway_response("BAD_GATEWAY")
+                return self.gateway_response("BAD_GATEWAY")
         return self._to_http(result, route)
 
     def _authorize(self, event: dict[str, Any]) -> HttpResponse | None:
@@ -131,12 +131,12 @@ class LocalApiGateway:
             decision = invoke(self._functions[self._api.authorizer_function], authorizer_request_event(event))
         except Exception as exc:
             if str(exc) == "Unauthorized":
-                return self._gateway_response("UNAUTHORIZED")
+                return self.gateway_response("UNAUTHORIZED")
             log.exception("authorizer raised")
-            return self._gateway_response("AUTHORIZER_FAILURE")
+            return self.gateway_response("AUTHORIZER_FAILURE")
         statements = (decision or {}).get("policyDocument", {}).get("Statement", [])
         if not statements or any(s.get("Effect") != "Allow" for s in statements):
-            return self._gateway_response("ACCESS_DENIED")
+            return self.gateway_response("ACCESS_DENIED")
         # REST APIs pass the authorizer context to the integration with string values, plus principalId.
         context = {key: str(value) for key, value in (decision.get("context") or {}).items()}
         event["requestContext"]["authorizer"] = {**context, "principalId": decision.get("principalId", "")}
@@ -145,7 +145,7 @@ class LocalApiGateway:
     def _to_http(self, result: Any, route: Route) -> HttpResponse:
         if not isinstance(result, dict) or "statusCode" not in result:
             log.error("function %s returned a malformed proxy response", route.function)
-            return self._gateway_response("BAD_GATEWAY")
+            return self.gateway_response("BAD_GATEWAY")
         raw = result.get("body") or ""
         body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
         headers: list[tuple[str, str]] = list((result.get("headers") or {}).items())
@@ -161,9 +161,17 @@ def serve(gateway: LocalApiGateway, host: str, port: int) -> ThreadingHTTPServer
         protocol_version = "HTTP/1.1"
 
         def _dispatch(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            response = gateway.handle(self.command, self.path, list(self.headers.items()), body)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self.send_error(400, "malformed Content-Length")
+                return
+            body = self.rfile.read(length) if length > 0 else b""
+            try:
+                response = gateway.handle(self.command, self.path, list(self.headers.items()), body)
+            except Exception:  # the gateway itself: answer as API Gateway would, never drop the connection
+                log.exception("local gateway failed on %s %s", self.command, self.path)
+                response = gateway.gateway_response("BAD_GATEWAY")
             self.send_response(response.status)
             for name, value in response.headers:
                 if name.lower() not in ("content-length", "connection"):
