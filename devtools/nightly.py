@@ -113,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "enable":
         since = parse_instant(args.since, "--since") if args.since else utc_now()
-        _store(args).enable(args.tenant, since)
-        print(f"nightly exports on for {args.tenant} (first window from {format_instant(since)})")
+        store = _store(args)
+        if store.enable(args.tenant, since):
+            print(f"nightly exports on for {args.tenant} (first window from {format_instant(since)})")
+        else:
+            config = store.get_config(args.tenant)
+            started = format_instant(config.enabled_at) if config else "?"
+            print(f"nightly exports were already on for {args.tenant} (since {started}); nothing changed")
     elif args.command == "disable":
         found = _store(args).disable(args.tenant)
         print(f"nightly exports off for {args.tenant}" if found else f"{args.tenant} never had nightly exports")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -59,23 +60,39 @@ def test_generated_records_carry_every_seed_003_field():
         {"sub_type": "executed", "system_source": "task_platform"},
         {"system_source": ["identity_service", "ci_pipeline"], "namespace": "production"},
         {"event_type": "incident", "user": "USER0"},  # index query (ByUser) plus filters
+        {"auditee_id": ["AUDITEE0", "AUDITEE5", "AUDITEE12"]},  # several auditees, repeated ...
+        {"auditee_id": "AUDITEE3,AUDITEE7"},  # ... or comma-separated
+        {"auditee_id": ["AUDITEE1,AUDITEE9", "AUDITEE4"]},  # ... or both
+        {"auditee_id": ["AUDITEE2", "usr_nobody"], "event_type": "runbook,incident"},  # an unknown one adds nothing
     ],
 )
 def test_list_filters_match_an_independent_computation(stack, params):
     records = sealed("acme")
-    users = sorted({r["user"] for r in records})
-    params = {k: (users[int(v[4:])] if isinstance(v, str) and v.startswith("USER") else v) for k, v in params.items()}
-    fields = {"event_type": "eventType", "sub_type": "subType", "system_source": "systemSource"}
+    # USERn / AUDITEEn: the n-th of the data's distinct users / auditee ids (in sorted order)
+    pools = {"USER": sorted({r["user"] for r in records}), "AUDITEE": sorted({r["auditeeId"] for r in records})}
+
+    def resolve(value: str) -> str:
+        parts = (re.fullmatch(r"(USER|AUDITEE)(\d+)", part) or part for part in value.split(","))
+        return ",".join(part if isinstance(part, str) else pools[part[1]][int(part[2])] for part in parts)
+
+    params = {k: ([resolve(x) for x in v] if isinstance(v, list) else resolve(v)) for k, v in params.items()}
+    fields = {
+        "event_type": "eventType",
+        "sub_type": "subType",
+        "system_source": "systemSource",
+        "auditee_id": "auditeeId",
+    }
+
+    def values(value: str | list[str]) -> set[str]:  # repeated, comma-separated, or both: any of them
+        return {v for item in ([value] if isinstance(value, str) else value) for v in item.split(",")}
 
     def matches(record: dict[str, str]) -> bool:
-        for name, value in params.items():
-            wanted = value if isinstance(value, list) else value.split(",")
-            if record[fields.get(name, name)] not in wanted:
-                return False
-        return True
+        return all(record[fields.get(name, name)] in values(value) for name, value in params.items())
 
     want = sorted((r for r in records if matches(r)), key=lambda r: (r["timestamp"], r["id"]))
     assert want, params
+    if "auditee_id" in params:  # every auditee named that is in the data is in the answer: none may be dropped
+        assert {r["auditeeId"] for r in want} == values(params["auditee_id"]) & set(pools["AUDITEE"])
     assert _records(params) == want
 
 

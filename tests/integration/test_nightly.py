@@ -4,6 +4,8 @@ the schedule's event, one execution per tenant and night, the files, the commit,
 Faults: a duplicated schedule event; a source worker that crashes after writing its file (retried); a night that
 fails for good (nothing published, the next night covers it); a late write (inside the overlap); a tenant with no
 changes; a tenant that disabled exports.
+
+The operator's command (``python -m devtools.nightly enable|disable|status``) run in-process against the same tables.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import boto3
 import pytest
 
 from devtools.lambda_runtime import rest_proxy_event
+from devtools.nightly import main as nightly_command
 from devtools.nightly import schedule_event
 from devtools.provision import local_refs
 from export_service.dal.export_request_store import ExportRequestStore
@@ -28,7 +31,7 @@ from export_service.logic.audit_records import write_audit_records
 from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
 from export_service.models.incidents import DATASETS, Dataset
 from export_service.models.nightly import AUDIT_SOURCE, SOURCE_NAMES
-from export_service.timefmt import format_instant
+from export_service.timefmt import format_instant, utc_now
 from tests.helpers import authorizer_context
 from tests.integration.support import call
 
@@ -338,3 +341,98 @@ def test_bad_listing_input_is_a_400_naming_the_parameter(stack, query, parameter
 def test_the_listing_needs_exports_read(stack):
     response = listing("nightly-a", permissions="AUDIT_READ", newer_than="garbage")
     assert response["statusCode"] == 403
+
+
+# ---- the operator's command: enable, disable, status ------------------------------------------------------------
+
+
+def command(capsys, *argv: str) -> str:
+    """Run ``python -m devtools.nightly`` in-process against moto's table (``--dynamodb-endpoint ""``: the
+    default AWS client, as for a deployed stack); returns what it printed."""
+    capsys.readouterr()
+    assert nightly_command(["--dynamodb-endpoint", "", "--table", _refs()["ExportRequestsTable"], *argv]) == 0
+    return capsys.readouterr().out
+
+
+def status(capsys) -> dict[str, dict]:
+    """``status``: one JSON line per tenant with nightly exports on, by tenant."""
+    lines = [json.loads(line) for line in command(capsys, "status").splitlines()]
+    assert all(line["enabled"] is True for line in lines)  # only enabled tenants are listed
+    return {line["tenant"]: line for line in lines}
+
+
+def test_the_command_enables_a_tenant_status_reports_it_and_disable_turns_it_off(stack, capsys):
+    tenant = "nightly-cli"
+    out = command(capsys, "enable", "--tenant", tenant, "--since", "2026-05-01T14:00:00+02:00")
+    assert out == f"nightly exports on for {tenant} (first window from 2026-05-01T12:00:00.000Z)\n"
+    assert status(capsys)[tenant] == {
+        "tenant": tenant,
+        "enabled": True,
+        "enabled_at": "2026-05-01T12:00:00Z",  # --since, in UTC
+        "watermark": None,
+        "last_night": None,
+        "last_created_at": None,
+    }
+    config = _requests_store().get_config(tenant)
+    assert config is not None and config.enabled and config.enabled_at == ENABLED
+
+    assert command(capsys, "disable", "--tenant", tenant) == f"nightly exports off for {tenant}\n"
+    assert tenant not in status(capsys)  # status lists the tenants that are on
+    config = _requests_store().get_config(tenant)
+    assert config is not None and not config.enabled
+
+
+def test_enabling_again_keeps_the_first_enablement_and_re_enabling_after_disable_starts_afresh(stack, capsys):
+    tenant = "nightly-cli-twice"
+    store = _requests_store()
+    command(capsys, "enable", "--tenant", tenant, "--since", "2026-05-01T12:00:00Z")
+    # A night committed under that enablement moves the watermark
+    store.commit(tenant, "2026-05-02", ENABLED, NIGHT1, NIGHT1 + timedelta(minutes=5), [], 0)
+    committed = {
+        "tenant": tenant,
+        "enabled": True,
+        "enabled_at": "2026-05-01T12:00:00Z",
+        "watermark": "2026-05-02T02:30:00Z",
+        "last_night": "2026-05-02",
+        "last_created_at": "2026-05-02T02:35:00Z",
+    }
+    assert status(capsys)[tenant] == committed
+
+    # Enabling while enabled changes nothing: neither the start nor the watermark
+    for again in (["--since", "2026-05-10T00:00:00Z"], []):
+        out = command(capsys, "enable", "--tenant", tenant, *again)
+        assert (
+            out == f"nightly exports were already on for {tenant} (since 2026-05-01T12:00:00.000Z); nothing changed\n"
+        )
+    assert status(capsys)[tenant] == committed
+
+    # Re-enabling after a disable starts afresh from --since: no watermark, no committed night
+    command(capsys, "disable", "--tenant", tenant)
+    command(capsys, "enable", "--tenant", tenant, "--since", "2026-05-10T00:00:00Z")
+    assert status(capsys)[tenant] == {
+        "tenant": tenant,
+        "enabled": True,
+        "enabled_at": "2026-05-10T00:00:00Z",
+        "watermark": None,
+        "last_night": None,
+        "last_created_at": None,
+    }
+    command(capsys, "disable", "--tenant", tenant)  # leave it off: the other tests fire nights for every tenant on
+
+
+def test_enable_without_since_starts_now(stack, capsys):
+    tenant = "nightly-cli-now"
+    before = utc_now()
+    out = command(capsys, "enable", "--tenant", tenant)
+    after = utc_now()
+    enabled_at = datetime.fromisoformat(status(capsys)[tenant]["enabled_at"])
+    assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= enabled_at <= after  # milliseconds kept
+    assert out == f"nightly exports on for {tenant} (first window from {format_instant(enabled_at)})\n"
+    command(capsys, "disable", "--tenant", tenant)
+
+
+def test_disabling_a_tenant_that_never_enabled_says_so_and_writes_nothing(stack, capsys):
+    tenant = "nightly-cli-never"
+    assert command(capsys, "disable", "--tenant", tenant) == f"{tenant} never had nightly exports\n"
+    assert _requests_store().get_config(tenant) is None
+    assert tenant not in status(capsys)

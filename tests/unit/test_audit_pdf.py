@@ -74,6 +74,36 @@ def test_german_report_has_its_labels_filters_range_and_every_record():
     assert first_time.startswith("01.03.2026, ") and first_time in first
 
 
+def _footer(page) -> list[str]:
+    """The page's text drawn below the table (under 14 mm from the bottom edge), left to right."""
+    found: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and tm[5] * cm[3] + cm[5] < 14 / 25.4 * 72:
+            found.append((tm[4] * cm[0] + cm[4], text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return [text for _x, text in sorted(found)]
+
+
+@pytest.mark.parametrize(
+    ("locale", "zone", "generated", "numbering"),
+    [
+        ("de", "Europe/Berlin", "Erstellt am: 02.04.2026, 10:30:00 +02:00", "Seite {n} von {total}"),
+        ("fr", "America/New_York", "Généré le: 2 avr. 2026, 04:30:00 -04:00", "Page {n} sur {total}"),
+        ("es", "Asia/Tokyo", "Generado el: 2 abr 2026, 17:30:00 +09:00", "Página {n} de {total}"),
+    ],
+)
+def test_every_page_has_the_generation_time_and_its_number_in_the_footer(locale, zone, generated, numbering):
+    reader = _render(_records(60), locale, zone)
+    total = len(reader.pages)
+    assert total == _expected_pages(60) == 3
+    for n, page in enumerate(reader.pages, start=1):
+        assert _footer(page) == [generated, numbering.format(n=n, total=total)], f"page {n}"
+        # Plain extraction agrees: the first page says it among its facts and in its footer, the others once
+        assert page.extract_text().count(generated) == (2 if n == 1 else 1), f"page {n}"
+
+
 @pytest.mark.parametrize(
     ("locale", "title", "headers", "page"),
     [

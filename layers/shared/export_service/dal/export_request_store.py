@@ -52,9 +52,10 @@ class ExportRequestStore:
         ).get("Item")
         return _config(item) if item else None
 
-    def enable(self, tenant: str, now: datetime) -> None:
-        """Turn nightly exports on. Enabling again while enabled changes nothing; re-enabling after a disable
-        starts afresh from ``now`` (seed 004: the first reports cover activity from when exports were enabled)."""
+    def enable(self, tenant: str, now: datetime) -> bool:
+        """Turn nightly exports on; False when they already were. Enabling again while enabled changes nothing;
+        re-enabling after a disable starts afresh from ``now`` (seed 004: the first reports cover activity from when
+        exports were enabled)."""
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -70,7 +71,8 @@ class ExportRequestStore:
                 ExpressionAttributeValues={":false": {"BOOL": False}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            return  # already enabled: keep its start and watermark
+            return False  # already enabled: keep its start and watermark
+        return True
 
     def disable(self, tenant: str) -> bool:
         try:
