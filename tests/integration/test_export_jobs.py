@@ -153,9 +153,22 @@ def test_a_base64_encoded_body_is_read_like_a_plain_one(stack):
     [
         ("application/json", b'\xff\xfe{"dataset": "audit"}', 400, "INVALID_PARAMETER"),  # not UTF-8
         ("text/plain", json.dumps({"dataset": "audit"}).encode(), 415, "UNSUPPORTED_MEDIA_TYPE"),
+        # Powertools would parse these as forms (and fail on a multipart type without its boundary): JSON only here
+        ("application/x-www-form-urlencoded", b"dataset=audit", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("multipart/form-data", b"dataset=audit", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="dataset"\r\n\r\naudit\r\n--xyz--\r\n',
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        ("application/vnd.api+json", json.dumps({"dataset": "audit"}).encode(), 415, "UNSUPPORTED_MEDIA_TYPE"),
     ],
 )
-@pytest.mark.parametrize(("function", "resource"), [("StartExportFunction", "/v1/exports")])
+@pytest.mark.parametrize(
+    ("function", "resource"),
+    [("StartExportFunction", "/v1/exports"), ("AlertsByFiltersFunction", "/v1/alerts/by-filters")],
+)
 def test_a_body_the_api_cannot_read_is_a_4xx_naming_the_body(
     stack, function, resource, content_type, raw, status, error
 ):
@@ -165,13 +178,28 @@ def test_a_body_the_api_cannot_read_is_a_4xx_naming_the_body(
         resource=resource,
         headers={"Content-Type": [content_type]},
         body=base64.b64encode(raw).decode(),
-        authorizer=authorizer_context("acme", "ak_acme_jobs", JOB_PERMISSIONS),
+        authorizer=authorizer_context("acme", "ak_acme_jobs", f"{JOB_PERMISSIONS},INCIDENTS_READ"),
     )
     event["isBase64Encoded"] = True  # as API Gateway sends every body (BinaryMediaTypes */*)
     response = call(function, event)
     assert response["statusCode"] == status, response["body"]
     body = json.loads(response["body"])
     assert body["error"] == error and body["parameter"] == "body"
+
+
+@pytest.mark.parametrize("content_type", ["Application/JSON", "application/json; charset=UTF-8", "APPLICATION/JSON;"])
+def test_a_json_media_type_in_any_letter_case_or_with_a_charset_is_json(stack, content_type):
+    event = rest_proxy_event(
+        method="POST",
+        path="/v1/exports",
+        resource="/v1/exports",
+        headers={"Content-Type": [content_type]},
+        body=json.dumps({"dataset": "audit", "format": "csv"}),
+        authorizer=authorizer_context("acme", "ak_acme_jobs", JOB_PERMISSIONS),
+    )
+    response = call("StartExportFunction", event)
+    assert response["statusCode"] == 202, response["body"]
+    assert json.loads(response["body"])["metadata"]["dataset"] == "audit"
 
 
 def test_a_body_the_api_cannot_read_still_answers_403_to_a_key_without_the_permission(stack):

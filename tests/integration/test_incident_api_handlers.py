@@ -198,3 +198,37 @@ def test_a_csv_list_over_the_sync_limit_becomes_a_job_that_writes_the_same_file(
     # the same bytes, in the same order (newest first), under the same name as the inline answer
     assert content.decode("utf-8") == inline["body"]
     assert status["metadata"]["filename"] in response_header(inline, "Content-Disposition")
+
+
+def test_an_incident_with_more_alerts_than_one_answer_holds_is_refused_naming_the_incident(stack, data, monkeypatch):
+    from devtools.generate_incidents import incident_bundles  # noqa: PLC0415
+    from export_service.logic import alerts  # noqa: PLC0415
+
+    # Given an incident whose history refers to several alerts (generated data, a tenant of its own)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    generated = list(incident_bundles("umbrella", 20, start, start.replace(day=20), seed=3))
+    write_incident_bundles(incident_store(stack), "umbrella", generated)
+    busiest = max(generated, key=lambda bundle: len(bundle.alerts))
+    assert len(busiest.alerts) >= 2
+    path_parameters = {"incidentId": busiest.incident.id}
+
+    def incident_alerts() -> dict[str, Any]:
+        event = _event(
+            "/v1/incidents/{incidentId}/alerts",
+            f"/v1/incidents/{busiest.incident.id}/alerts",
+            tenant="umbrella",
+            path_parameters=path_parameters,
+        )
+        return call("IncidentAlertsFunction", event)
+
+    answered = incident_alerts()
+    assert answered["statusCode"] == 200, answered["body"]
+    found = len(json.loads(answered["body"]))
+    assert found >= len(busiest.alerts)
+    # When one answer may hold fewer, the GET is refused (never truncated), naming the incident, not a body it has not
+    monkeypatch.setattr(alerts, "MAX_ALERTS", found - 1)
+    refused = incident_alerts()
+    assert refused["statusCode"] == 400, refused["body"]
+    problem = json.loads(refused["body"])
+    assert problem["error"] == "EXPORT_TOO_LARGE" and problem["parameter"] == "incidentId"
+    assert problem["limit"] == found - 1 and "POST /v1/alerts/by-filters" in problem["message"]

@@ -163,12 +163,24 @@ def test_bounds_at_the_ends_of_time_are_printed_in_utc_not_a_crash(start, end, z
     assert edge.isoformat(timespec="milliseconds").replace("+00:00", "Z") in text
 
 
-def test_invisible_reordering_characters_are_removed_and_huge_values_are_cut_before_measuring():
-    record = _records(1)[0] | {"user": "\u202eevil\u202c\u200b@example.com", "resource": "x" * 200_000}
+def test_invisible_reordering_characters_are_removed_and_huge_values_are_cut_before_measuring(monkeypatch):
+    from fpdf import FPDF  # noqa: PLC0415
+
+    measured: list[int] = []
+    measure = FPDF.get_string_width
+
+    def spy(self, text, *args, **kwargs):
+        measured.append(len(text))
+        return measure(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(FPDF, "get_string_width", spy)
+    invisible = "\u202e\u202c\u200b\u0085\u00ad\u061c\u2028\u2066\ufeff"
+    record = _records(1)[0] | {"user": f"evil{invisible}@example.com", "resource": "x" * 200_000}
     text = _render([record], "en", None).pages[0].extract_text()
-    assert "\u202e" not in text and "\u200b" not in text
+    assert not set(invisible) & set(text)
     assert "evil @example.com" in text
-    assert "x" * 400 not in text  # cut to its column (and to 300 characters before measuring)
+    assert "x" * 400 not in text  # cut to its column ...
+    assert measured and max(measured) <= 301  # ... and to 300 characters before any measuring
 
 
 def test_a_long_filter_list_keeps_the_first_page_facts_and_table_on_the_page():

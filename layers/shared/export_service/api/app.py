@@ -39,8 +39,50 @@ def _body_problem(error: Mapping[str, Any]) -> tuple[str, str]:
     return path, f"request field '{path}': {error.get('msg', 'invalid value')}"
 
 
+def _json_or_unsupported(value: str) -> str:
+    media, _, parameters = value.partition(";")
+    media = media.strip().lower()
+    if not media:
+        return value
+    if media == JSON:
+        return JSON + (f";{parameters}" if parameters else "")
+    return "unsupported/" + value  # no Powertools body parser takes it: RequestUnsupportedContentType, a 415
+
+
+def json_bodies_only(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """This API takes JSON bodies only. Powertools would parse form and multipart bodies (and fail with a ValueError
+    on a multipart type without a boundary), and it matches ``application/json`` case-sensitively: a body's media
+    type is read case-insensitively here, and any other type is marked unsupported, so the 415 handler answers it
+    after the permission check."""
+    if not event.get("body"):
+        return event
+    changed = dict(event)
+    for key in ("headers", "multiValueHeaders"):
+        headers = event.get(key) or {}
+        changed[key] = {
+            name: (
+                (
+                    [_json_or_unsupported(str(item)) for item in value]
+                    if isinstance(value, list)
+                    else _json_or_unsupported(str(value))
+                )
+                if name.lower() == "content-type"
+                else value
+            )
+            for name, value in headers.items()
+        }
+    return changed
+
+
+class ExportResolver(APIGatewayRestResolver):
+    """The REST resolver with the body's media type checked before Powertools parses it."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        return super().resolve(json_bodies_only(event), context)
+
+
 def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = ExportResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
 

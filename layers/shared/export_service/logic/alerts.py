@@ -48,10 +48,16 @@ def _upload_dates(body: AlertFilter) -> list[str]:
 
 
 def find_alerts(
-    store: AlertReader, tenant: str, body: AlertFilter, prefetch: int = 2, max_queries: int | None = MAX_QUERIES
+    store: AlertReader,
+    tenant: str,
+    body: AlertFilter,
+    prefetch: int = 2,
+    max_queries: int | None = MAX_QUERIES,
+    too_many: tuple[str, str] = ("body", "ask for fewer sources, upload dates or violation names"),
 ) -> list[dict[str, Any]]:
     """Alerts of any of the sources, uploaded at any of the dates, with any of the violation names: one Query per
-    (source, upload date), in the request's source order, then upload date, then violation name."""
+    (source, upload date), in the request's source order, then upload date, then violation name. More than
+    MAX_ALERTS is refused (never truncated), naming ``too_many``'s parameter and saying what to do."""
     sources = _values(body, "sources")
     names = set(_values(body, "violation_names"))
     dates = _upload_dates(body)
@@ -70,10 +76,9 @@ def find_alerts(
     for page in read_ahead(sources_of_pages, prefetch):
         found.extend(page)
         if len(found) > MAX_ALERTS:  # one JSON answer must fit a Lambda response (6 MB)
+            parameter, advice = too_many
             raise ExportTooLargeError(
-                f"more than {MAX_ALERTS:,} alerts match; ask for fewer sources, upload dates or violation names",
-                parameter="body",
-                limit=MAX_ALERTS,
+                f"more than {MAX_ALERTS:,} alerts match; {advice}", parameter=parameter, limit=MAX_ALERTS
             )
     return found
 

@@ -284,15 +284,16 @@ def export_audit_pdf(
         filters=request.applied_filters(),
         generated_at=now,
     )
+    records = store.read_plan(parts, limits.prefetch)
     try:
         body, written = render_audit_pdf(
-            store.read_plan(parts, limits.prefetch),
-            report,
-            Localizer(request.locale, request.timezone),
-            max_records=MAX_PDF_RECORDS,
+            records, report, Localizer(request.locale, request.timezone), max_records=MAX_PDF_RECORDS
         )
     except PdfOverflow:
         raise _pdf_too_large(parameter) from None
+    finally:
+        if hasattr(records, "close"):
+            records.close()  # stop any read-ahead at once, above all when the cap stopped the report early
     if (len(body) + 2) // 3 * 4 > limits.max_body_bytes:  # sent base64-encoded
         raise ExportTooLargeError(
             f"the PDF is larger than a synchronous response allows ({limits.max_body_bytes:,} bytes); "

@@ -48,6 +48,10 @@ _COMMON_ERRORS: dict[int, OpenAPIResponse] = {
     403: {"description": "The key lacks INCIDENTS_READ"},
 }
 _ID = Path(description="The incident's id, as the list returns it")
+TOO_MANY_INCIDENT_ALERTS = (
+    "this incident's history refers to more than that; send its by-filters body (asset_id, and the metric_time "
+    "and violation_name of its alert_refs) to POST /v1/alerts/by-filters in parts, a few upload dates at a time"
+)
 
 
 class ListFormat(StrEnum):
@@ -156,6 +160,7 @@ def get_incident(incidentId: Annotated[str, _ID]) -> Response[str]:  # noqa: N80
     tags=["alerts"],
     responses={
         200: {"description": "Alert objects", "content": {JSON: {"model": list[Alert]}}},
+        400: {"description": "EXPORT_TOO_LARGE naming incidentId: the history refers to more than 5,000 alerts"},
         404: {"description": "No such incident for this API key's tenant"},
         **_COMMON_ERRORS,
     },
@@ -166,7 +171,14 @@ def get_incident_alerts(incidentId: Annotated[str, _ID]) -> Response[str]:  # no
     record = get_incident_record(deps.incident_store, principal.tenant_id, incidentId)
     body = incident_alert_filter(record)
     alerts = (
-        find_alerts(deps.incident_store, principal.tenant_id, body, deps.settings.read_prefetch, max_queries=None)
+        find_alerts(
+            deps.incident_store,
+            principal.tenant_id,
+            body,
+            deps.settings.read_prefetch,
+            max_queries=None,
+            too_many=("incidentId", TOO_MANY_INCIDENT_ALERTS),
+        )
         if body
         else []
     )
