@@ -12,7 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
+from devtools.generate_incidents import incident_bundles
 from devtools.lambda_runtime import rest_proxy_event
+from export_service.logic import alerts
 from export_service.logic.cursor import CursorPosition, seal_cursor
 from export_service.logic.incident_records import IncidentBundle, write_incident_bundles
 from tests.helpers import authorizer_context, response_header
@@ -201,8 +203,6 @@ def test_a_csv_list_over_the_sync_limit_becomes_a_job_that_writes_the_same_file(
 
 
 def test_an_incident_with_more_alerts_than_one_answer_holds_is_refused_naming_the_incident(stack, data, monkeypatch):
-    from devtools.generate_incidents import incident_bundles  # noqa: PLC0415
-    from export_service.logic import alerts  # noqa: PLC0415
 
     # Given an incident whose history refers to several alerts (generated data, a tenant of its own)
     start = datetime(2026, 3, 1, tzinfo=UTC)

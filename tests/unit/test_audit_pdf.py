@@ -8,12 +8,14 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from fpdf import FPDF
 from pypdf import PdfReader
 
 from devtools.generate import audit_records
+from export_service.errors import InvalidParameterError
 from export_service.logic.audit_pdf import PdfOverflow, PdfReport, render_audit_pdf
 from export_service.logic.audit_records import seal_audit_record
-from export_service.logic.localize import Localizer
+from export_service.logic.localize import Localizer, parse_timezone
 
 pytestmark = pytest.mark.unit
 
@@ -164,8 +166,6 @@ def test_bounds_at_the_ends_of_time_are_printed_in_utc_not_a_crash(start, end, z
 
 
 def test_invisible_reordering_characters_are_removed_and_huge_values_are_cut_before_measuring(monkeypatch):
-    from fpdf import FPDF  # noqa: PLC0415
-
     measured: list[int] = []
     measure = FPDF.get_string_width
 
@@ -196,8 +196,6 @@ def test_a_long_filter_list_keeps_the_first_page_facts_and_table_on_the_page():
 
 @pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory"])
 def test_tz_files_that_are_not_iana_zones_are_refused(zone):
-    from export_service.errors import InvalidParameterError  # noqa: PLC0415
-    from export_service.logic.localize import parse_timezone  # noqa: PLC0415
 
     with pytest.raises(InvalidParameterError) as error:
         parse_timezone(zone)

@@ -9,12 +9,15 @@ import pytest
 
 from devtools.gateway import LocalApiGateway
 from devtools.template import ApiSpec, Route
-from export_service.errors import InvalidParameterError, InvalidRangeError
+from export_service.dal.incident_store import IncidentQuery, IncidentStore
+from export_service.errors import ExportTooLargeError, InvalidParameterError, InvalidRangeError
+from export_service.logic import alerts
 from export_service.logic.alerts import find_alerts, incident_alert_filter
 from export_service.logic.cursor import CursorPosition, open_cursor, seal_cursor
 from export_service.logic.incident_filters import build_incident_filter
 from export_service.logic.incident_stats import mean_hours, parse_timezone, summary_periods
 from export_service.models.alerts import AlertFilter
+from export_service.models.incidents import Dataset
 
 KEY = b"unit-test-cursor-key-of-32-bytes-or-more"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -261,8 +264,6 @@ def test_a_summary_whose_previous_period_would_start_before_year_one_is_a_400(kw
 
 
 def test_an_answer_with_more_alerts_than_fit_a_response_is_refused_not_truncated(monkeypatch):
-    from export_service.errors import ExportTooLargeError  # noqa: PLC0415
-    from export_service.logic import alerts  # noqa: PLC0415
 
     monkeypatch.setattr(alerts, "MAX_ALERTS", 5)
     body = AlertFilter(sources=["s1", "s2"], upload_dates=["2026-05-01"], violation_names=["A.1", "B.2", "C.3"])
@@ -284,8 +285,6 @@ class _RecordingClient:
 
 @pytest.mark.parametrize(("severities", "limit"), [(None, 11), (["HIGH"], 1000)])
 def test_a_small_page_size_does_not_limit_a_filtered_query_to_tiny_reads(severities, limit):
-    from export_service.dal.incident_store import IncidentQuery, IncidentStore  # noqa: PLC0415
-    from export_service.models.incidents import Dataset  # noqa: PLC0415
 
     client = _RecordingClient()
     store = IncidentStore(client, "IncidentsTable")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from babel.messages.pofile import read_po
 
 from export_service.errors import InvalidParameterError
 from export_service.logic.localize import (
@@ -89,8 +90,6 @@ UNTRANSLATED_ON_PURPOSE = {("fr", "Action")}  # the same word in French
 
 @pytest.mark.parametrize("locale", [code for code in SUPPORTED_LOCALES if code != "en"])
 def test_every_label_is_translated_in_every_supported_language(locale):
-    from babel.messages.pofile import read_po  # noqa: PLC0415
-
     with catalog_path(locale).open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     messages = {message.id: message for message in catalog if message.id}
@@ -103,8 +102,6 @@ def test_every_label_is_translated_in_every_supported_language(locale):
 
 
 def test_the_template_lists_every_label_once():
-    from babel.messages.pofile import read_po  # noqa: PLC0415
-
     with (LOCALES_DIR / "audit_report.pot").open("rb") as handle:
         template = read_po(handle)
     assert [message.id for message in template if message.id] == list(LABELS.values())

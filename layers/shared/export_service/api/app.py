@@ -58,20 +58,16 @@ def json_bodies_only(event: Mapping[str, Any]) -> Mapping[str, Any]:
         return event
     changed = dict(event)
     for key in ("headers", "multiValueHeaders"):
-        headers = event.get(key) or {}
         changed[key] = {
-            name: (
-                (
-                    [_json_or_unsupported(str(item)) for item in value]
-                    if isinstance(value, list)
-                    else _json_or_unsupported(str(value))
-                )
-                if name.lower() == "content-type"
-                else value
-            )
-            for name, value in headers.items()
+            name: _content_type(value) if name.lower() == "content-type" else value
+            for name, value in (event.get(key) or {}).items()
         }
     return changed
+
+
+def _content_type(value: str | list[str]) -> str | list[str]:
+    """One header value (``headers``) or its list (``multiValueHeaders``)."""
+    return [_json_or_unsupported(item) for item in value] if isinstance(value, list) else _json_or_unsupported(value)
 
 
 class ExportResolver(APIGatewayRestResolver):

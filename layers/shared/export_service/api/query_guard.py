@@ -17,8 +17,8 @@ from export_service.errors import InvalidParameterError, UnknownParameterError
 class QueryRules:
     allowed: frozenset[str]
     repeatable: frozenset[str] = frozenset()
-    permission: str | None = None  # checked before parameters: a key without it gets 403, whatever it sends
-    method_permissions: Mapping[str, str] | None = None  # for a path whose methods need different permissions
+    # checked before parameters: a key without it gets 403, whatever it sends; by method where methods differ
+    permission: str | Mapping[str, str] | None = None
 
 
 _RULES: dict[str, QueryRules] = {}
@@ -28,10 +28,9 @@ def register_query_rules(
     resource: str,
     allowed: Collection[str],
     repeatable: Collection[str] = (),
-    permission: str | None = None,
-    method_permissions: Mapping[str, str] | None = None,
+    permission: str | Mapping[str, str] | None = None,
 ) -> QueryRules:
-    rules = QueryRules(frozenset(allowed), frozenset(repeatable), permission, method_permissions)
+    rules = QueryRules(frozenset(allowed), frozenset(repeatable), permission)
     _RULES[resource] = rules
     return rules
 
@@ -51,8 +50,7 @@ def check_query_parameters(resource: str, multi_value: Mapping[str, Sequence[str
 
 def route_permission(resource: str, method: str) -> str | None:
     rules = _RULES.get(resource)
-    if rules is None:
-        return None
-    if rules.method_permissions is not None:
-        return rules.method_permissions.get(method.upper())
-    return rules.permission
+    permission = rules.permission if rules else None
+    if permission is None or isinstance(permission, str):
+        return permission
+    return permission.get(method.upper())

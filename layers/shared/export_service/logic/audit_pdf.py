@@ -23,7 +23,6 @@ from export_service.logic.localize import Localizer
 MAX_PDF_RECORDS = 5000  # seed 003: a PDF export holds at most 5,000 events
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 _FONT = "DejaVu"
-# C0 controls, and the invisible format characters that reorder or hide text (bidi overrides, zero-width ...)
 # C0 and C1 controls, soft hyphen, the Arabic letter mark, zero-width and bidi marks, overrides and isolates,
 # line and paragraph separators, word joiner and invisible operators, the byte-order mark
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")

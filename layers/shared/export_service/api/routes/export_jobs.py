@@ -24,7 +24,7 @@ list_router = Router()
 register_query_rules(
     "/v1/exports",
     set(),
-    method_permissions={"POST": Permission.EXPORTS_WRITE.value, "GET": Permission.EXPORTS_READ.value},
+    permission={"POST": Permission.EXPORTS_WRITE.value, "GET": Permission.EXPORTS_READ.value},
 )
 register_query_rules("/v1/exports/{jobId}", set(), permission=Permission.EXPORTS_READ.value)
 JSON = "application/json"
