@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup run test test-unit test-integration test-e2e test-template lint fmt typecheck bench build validate deploy keys pr
+.PHONY: setup run test test-unit test-integration test-e2e test-template lint fmt typecheck bench build validate deploy keys pr docs
 
 setup:  ## install the venv, Java 17+ and DynamoDB Local (idempotent)
 	@bash devtools/setup.sh
@@ -41,6 +41,10 @@ pr: lint typecheck test  ## the gate before a merge
 
 bench: setup  ## export 10,000 and 100,000 records through the handler vs a bare Query loop (prints figures)
 	@$(PY) -m devtools.bench $(ARGS)
+
+docs: setup  ## regenerate docs/openapi.json from the routes and docs/api.md from it (tests fail when they are stale)
+	@$(PY) -m devtools.openapi
+	@$(PY) -m devtools.api_docs
 
 keys: setup  ## API keys: make keys ARGS="create --tenant acme --permissions AUDIT_READ"
 	@$(PY) -m devtools.keys $(ARGS)
