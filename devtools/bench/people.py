@@ -11,22 +11,24 @@ own (``people-<N>``, N = ``--people-size``, 5,000 by default: the PDF's cap), it
 
 from __future__ import annotations
 
+import argparse
 import base64
-import gc
 import io
 import re
 import time
-import tracemalloc
-from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from devtools.lambda_runtime import invoke, rest_proxy_event
-from devtools.template import FunctionSpec
+from devtools.bench.audit import FUNCTION, ROUTE, configure_environment, data_rows
+from devtools.bench.common import MIB, handler_event, log, traced_peak
+from devtools.bench.loading import load_tenant
+from devtools.dynamodb_local import DynamoDBLocal
+from devtools.lambda_runtime import invoke
+from devtools.provision import local_refs
+from devtools.template import FunctionSpec, functions
 from export_service.timefmt import format_instant
 
-ROUTE = "/v1/audit/export"
-MIB = 1024 * 1024
 VARIANTS: tuple[tuple[str, dict[str, str]], ...] = (
     ("csv (baseline, UTC only)", {"format": "csv"}),
     ("csv de Europe/Berlin", {"format": "csv", "locale": "de", "timezone": "Europe/Berlin"}),
@@ -39,11 +41,10 @@ VARIANTS: tuple[tuple[str, dict[str, str]], ...] = (
 def _event(tenant: str, params: dict[str, str], window: tuple[datetime, datetime]) -> dict[str, Any]:
     query = {name: [value] for name, value in params.items()}
     query |= {"from": [format_instant(window[0])], "to": [format_instant(window[1])]}
-    authorizer = {"tenantId": tenant, "keyId": "ak_bench", "permissions": "AUDIT_READ", "principalId": "ak_bench"}
-    return rest_proxy_event(method="GET", path=ROUTE, resource=ROUTE, query=query, headers={}, authorizer=authorizer)
+    return handler_event("GET", ROUTE, tenant, "AUDIT_READ", query=query)
 
 
-def _check(params: dict[str, str], response: dict[str, Any], size: int, rows: Callable[[str, str], int]) -> str:
+def _check(params: dict[str, str], response: dict[str, Any], size: int) -> str:
     """Checks the response; returns a short description of the file."""
     if response.get("statusCode") != 200:
         raise RuntimeError(f"{params} answered {response.get('statusCode')}: {str(response.get('body'))[:300]}")
@@ -56,21 +57,13 @@ def _check(params: dict[str, str], response: dict[str, Any], size: int, rows: Ca
         if ids != size:
             raise RuntimeError(f"the PDF shows {ids:,} record ids, expected {size:,}")
         return f"{len(reader.pages)} pages, {len(pdf) / MIB:.1f} MiB"
-    found = rows(params["format"], response["body"])
+    found = data_rows(params["format"], response["body"])
     if found != size:
         raise RuntimeError(f"{params} has {found:,} rows, expected {size:,}")
     return f"{len(response['body'].encode('utf-8')) / MIB:.1f} MiB"
 
 
-def run_people(
-    spec: FunctionSpec,
-    tenant: str,
-    size: int,
-    window: tuple[datetime, datetime],
-    repeat: int,
-    rows: Callable[[str, str], int],
-    log: Callable[[str], None],
-) -> None:
+def run_people(spec: FunctionSpec, tenant: str, size: int, window: tuple[datetime, datetime], repeat: int) -> None:
     log(f"\npeople's exports: {size:,} records of {tenant}, through the handler (best of {repeat}):")
     lines = []
     for label, params in VARIANTS:
@@ -82,17 +75,24 @@ def run_people(
             began = time.perf_counter()
             response = invoke(spec, event)
             best = min(best, time.perf_counter() - began)
-            described = _check(params, response, size, rows)
+            described = _check(params, response, size)
             del response
-        gc.collect()
-        tracemalloc.start()
-        try:
-            invoke(spec, event)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        peak = traced_peak(partial(invoke, spec, event))
         lines.append(f"| {label} | {best:.2f} s | {size / best:,.0f} | {peak / MIB:.1f} MiB | {described} |")
         log(f"  {label}: {best:.2f}s, tracemalloc peak {peak / MIB:.1f} MiB, {described}")
     log("\n| export | time | rec/s | tracemalloc peak | file |\n|---|---|---|---|---|")
     for line in lines:
         log(line)
+
+
+def run_people_section(
+    args: argparse.Namespace, dynamodb: DynamoDBLocal, window: tuple[datetime, datetime], loaded: dict[str, int]
+) -> None:
+    """The PDF report and localized csv/json at --people-size records."""
+    spec = functions(local_refs())[FUNCTION] if loaded else configure_environment(dynamodb.endpoint)
+    tenant, size = f"people-{args.people_size}", args.people_size
+    if tenant not in loaded:
+        seconds = load_tenant(spec.environment["AUDIT_TABLE_NAME"], tenant, size, window, args.load_threads)
+        loaded[tenant] = size
+        log(f"\nloaded {tenant}: {size:,} records in {seconds:.1f}s")
+    run_people(spec, tenant, size, window, args.repeat)

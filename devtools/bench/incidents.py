@@ -1,4 +1,4 @@
-"""Benchmark of the incident summary and distribution (seed 002) against DynamoDB Local; run by devtools.bench.
+"""The incident summary and distribution (seed 002) against DynamoDB Local; a section of devtools.bench.
 
 For each size N (``--incident-sizes``, default 100,000) N incidents are written for a tenant of its own
 (``stats-<N>``), spread over 90 days, and in this one process:
@@ -15,17 +15,26 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
 import time
-import tracemalloc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
 
+from devtools.bench.baselines import count_query
+from devtools.bench.common import (
+    MIB,
+    dynamodb_clients,
+    handler_event,
+    load_in_chunks,
+    local_aws_environment,
+    log,
+    timed_invoke,
+    traced_peak,
+)
 from devtools.dynamodb_local import DynamoDBLocal
-from devtools.lambda_runtime import invoke, rest_proxy_event
 from devtools.provision import local_refs
 from devtools.template import FunctionSpec, functions, table_create_args
 from export_service.api.deps import reset_dependencies
@@ -36,7 +45,6 @@ from export_service.timefmt import format_instant
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 90
-MIB = 1024 * 1024
 _TAGS = ("T1", "T2", "PROD", "staging", "pii", "billing", "customer-facing")
 
 
@@ -44,17 +52,7 @@ def _environment(endpoint: str) -> dict[str, FunctionSpec]:
     refs = local_refs()
     specs = functions(refs)
     os.environ.update(specs["IncidentSummaryFunction"].environment)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
+    os.environ.update(local_aws_environment(endpoint))
     client = boto3.client("dynamodb")
     name = refs["IncidentsTable"]
     if name not in client.list_tables()["TableNames"]:
@@ -93,44 +91,27 @@ def _incidents(tenant: str, count: int, seed: int) -> Iterator[Incident]:
 
 def _load(table: str, tenant: str, count: int, threads: int) -> float:
     began = time.perf_counter()
-    incidents = _incidents(tenant, count, 7)
-    lock = threading.Lock()
 
-    def chunk() -> list[Incident]:
-        with lock:
-            return [incident for _, incident in zip(range(1000), incidents, strict=False)]
+    def writer(client: Any) -> Callable[[list[Incident]], int]:
+        store = IncidentStore(client, table)
 
-    def worker() -> None:
-        store = IncidentStore(boto3.client("dynamodb"), table)
-        while batch := chunk():
+        def write(batch: list[Incident]) -> int:
             rows = [(export_row(Dataset.INCIDENTS, i), incident_extras(i)) for i in batch]
             store.put_rows(tenant, Dataset.INCIDENTS, rows)
+            return len(batch)
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+        return write
+
+    load_in_chunks(_incidents(tenant, count, 7), 1000, dynamodb_clients(threads), writer)
     return time.perf_counter() - began
 
 
 def _event(resource: str, tenant: str, query: dict[str, str]) -> dict[str, Any]:
-    authorizer = {"tenantId": tenant, "keyId": "ak_bench", "permissions": "INCIDENTS_READ", "principalId": "ak_bench"}
-    return rest_proxy_event(
-        method="GET",
-        path=resource,
-        resource=resource,
-        query={name: [value] for name, value in query.items()},
-        authorizer=authorizer,
-    )
+    return handler_event("GET", resource, tenant, "INCIDENTS_READ", query={n: [v] for n, v in query.items()})
 
 
 def _call(spec: FunctionSpec, event: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    began = time.perf_counter()
-    response = invoke(spec, event)
-    elapsed = time.perf_counter() - began
-    if response.get("statusCode") != 200:
-        raise RuntimeError(f"{spec.logical_id} answered {response.get('statusCode')}: {response.get('body')}")
+    elapsed, response = timed_invoke(spec, event)
     return elapsed, json.loads(response["body"])
 
 
@@ -149,12 +130,7 @@ def _bare_read(table: str, tenant: str) -> tuple[float, int]:
             "ProjectionExpression": "created_at, #s, tags, resolved_at",
             "ExpressionAttributeNames": {"#s": "status"},
         }
-        while True:
-            page = client.query(**args)
-            items += page["Count"]
-            if "LastEvaluatedKey" not in page:
-                break
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items += count_query(client, args)
     return time.perf_counter() - began, items
 
 
@@ -171,8 +147,8 @@ def run_incident_stats(sizes: Sequence[int], dynamodb: DynamoDBLocal, repeat: in
     ]
     for size in sizes:
         tenant = f"stats-{size}"
-        print(f"\nincident statistics: loading {size:,} incidents ...", flush=True)
-        print(f"  loaded in {_load(table, tenant, size, threads):.1f}s", flush=True)
+        log(f"\nincident statistics: loading {size:,} incidents ...")
+        log(f"  loaded in {_load(table, tenant, size, threads):.1f}s")
         summary_event = _event("/v1/incidents/summary", tenant, summary_query)
         distribution_event = _event("/v1/incidents/distribution", tenant, {"timezone": "Europe/Berlin"})
         _call(specs["IncidentSummaryFunction"], summary_event)  # warm-up
@@ -198,11 +174,8 @@ def run_incident_stats(sizes: Sequence[int], dynamodb: DynamoDBLocal, repeat: in
         distributed = sum(sum(day["counts"].values()) for day in days["incidents"])
         if not counted == distributed == items == size:
             raise RuntimeError(f"counted {counted:,} / {distributed:,} / {items:,} incidents, loaded {size:,}")
-        tracemalloc.start()
-        _call(specs["IncidentSummaryFunction"], summary_event)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        print(f"  summary: {json.dumps({k: body[k] for k in list(body)[:5]})}", flush=True)
+        peak = traced_peak(partial(_call, specs["IncidentSummaryFunction"], summary_event), collect=False)
+        log(f"  summary: {json.dumps({k: body[k] for k in list(body)[:5]})}")
         lines.append(
             f"| {size:,} | {summary_s:.2f} s | {size / summary_s:,.0f} | {distribution_s:.2f} s | {bare_s:.2f} s "
             f"| {summary_s / bare_s:.2f} | {peak / MIB:.1f} MiB |"

@@ -1,0 +1,276 @@
+"""The synchronous audit export (GET /v1/audit/export through its real handler) against the bare read floor.
+
+For each size the export in each format, best of ``--repeat``, rows checked; the bare and raw reads of the same
+partitions; the RSS peak in the timed runs and the tracemalloc peak in a pass of its own; the cold import; and, with
+``--profile``, a cProfile of one csv export of the largest size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import io
+import json
+import os
+import pstats
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import boto3
+
+from devtools.bench.baselines import RawQuery, bare_partitions, bare_read
+from devtools.bench.coldstart import cold_import
+from devtools.bench.common import (
+    MIB,
+    USER_AGENT,
+    handler_event,
+    local_aws_environment,
+    log,
+    render,
+    timed_invoke,
+    traced_peak,
+)
+from devtools.bench.loading import load_tenant
+from devtools.bench.memory import PeakRss
+from devtools.dynamodb_local import DynamoDBLocal
+from devtools.lambda_runtime import invoke, load_handler
+from devtools.provision import create_tables, local_refs
+from devtools.template import FunctionSpec, functions
+from export_service.api.deps import reset_dependencies
+from export_service.dal.audit_store import AuditStore
+from export_service.timefmt import format_instant
+
+FUNCTION = "AuditExportFunction"
+ROUTE = "/v1/audit/export"
+# The synchronous path's caps, lifted for the run (defaults: 10,000 records, 5,000,000 bytes of body).
+LIFTED_RECORD_LIMIT = 100_000_000
+LIFTED_RESPONSE_BYTES = 1_000_000_000_000
+
+
+@dataclass
+class SizeResult:
+    size: int
+    bare_s: list[float] = field(default_factory=list)
+    raw_s: list[float] = field(default_factory=list)
+    export_s: dict[str, list[float]] = field(default_factory=dict)
+    rss_delta: dict[str, int] = field(default_factory=dict)
+    traced_peak: dict[str, int] = field(default_factory=dict)
+    body_bytes: dict[str, int] = field(default_factory=dict)
+
+
+def configure_environment(endpoint: str) -> FunctionSpec:
+    """The audit export function's environment from template.yaml, pointed at DynamoDB Local, caps lifted."""
+    refs = local_refs()
+    spec = functions(refs)[FUNCTION]
+    os.environ.update(spec.environment)
+    os.environ.update(
+        local_aws_environment(endpoint)
+        | {"SYNC_EXPORT_LIMIT": str(LIFTED_RECORD_LIMIT), "MAX_RESPONSE_BYTES": str(LIFTED_RESPONSE_BYTES)}
+    )
+    create_tables(boto3.client("dynamodb"), refs)
+    reset_dependencies()
+    return spec
+
+
+def export_event(tenant: str, fmt: str, window: tuple[datetime, datetime]) -> dict[str, Any]:
+    query = {"format": [fmt], "from": [format_instant(window[0])], "to": [format_instant(window[1])]}
+    return handler_event("GET", ROUTE, tenant, "AUDIT_READ", query=query, headers=USER_AGENT)
+
+
+def run_export(spec: FunctionSpec, event: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    return timed_invoke(spec, event, what="export")
+
+
+def data_rows(fmt: str, body: str) -> int:
+    if fmt == "csv":
+        return sum(1 for _ in csv.reader(io.StringIO(body, newline=""))) - 1
+    if fmt == "json":
+        document = json.loads(body)
+        if document["metadata"]["totalRecords"] != len(document["records"]):
+            raise RuntimeError("JSON metadata.totalRecords disagrees with the records array")
+        return len(document["records"])
+    return sum(1 for line in body.split("\n") if line)
+
+
+def check_rows(fmt: str, body: str, expected: int) -> None:
+    rows = data_rows(fmt, body)
+    if rows != expected:
+        raise RuntimeError(f"{fmt} export has {rows:,} data rows, expected {expected:,}")
+
+
+def results_table(results: Sequence[SizeResult], formats: Sequence[str], rss_label: str) -> str:
+    header = (
+        "records",
+        "format",
+        "export s",
+        "export rec/s",
+        "bare read s",
+        "bare rec/s",
+        "ratio",
+        "raw rec/s",
+        rss_label,
+        "tracemalloc peak MiB",
+        "body MiB",
+    )
+    rows: list[tuple[str, ...]] = []
+    for result in results:
+        bare = min(result.bare_s)
+        raw = min(result.raw_s)
+        for fmt in formats:
+            export = min(result.export_s[fmt])
+            rows.append(
+                (
+                    f"{result.size:,}",
+                    fmt,
+                    f"{export:.2f}",
+                    f"{result.size / export:,.0f}",
+                    f"{bare:.2f}",
+                    f"{result.size / bare:,.0f}",
+                    f"{export / bare:.2f}",
+                    f"{result.size / raw:,.0f}",
+                    f"{result.rss_delta[fmt] / MIB:.1f}",
+                    f"{result.traced_peak[fmt] / MIB:.1f}",
+                    f"{result.body_bytes[fmt] / MIB:.1f}",
+                )
+            )
+    return render(header, rows)
+
+
+def profile_export(spec: FunctionSpec, event: dict[str, Any], top: int = 25) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    response = invoke(spec, event)
+    profiler.disable()
+    if response.get("statusCode") != 200:
+        raise RuntimeError(f"profiled export answered {response.get('statusCode')}")
+    for order in ("tottime", "cumulative"):
+        log(f"\n--- cProfile, top {top} by {order} ---")
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(top)
+        log(out.getvalue().strip())
+
+
+def measure(
+    spec: FunctionSpec,
+    table_name: str,
+    window: tuple[datetime, datetime],
+    sizes: Sequence[int],
+    formats: Sequence[str],
+    repeat: int,
+    rss: PeakRss,
+    raw: RawQuery,
+) -> Iterator[SizeResult]:
+    client = boto3.client("dynamodb")
+    planner = AuditStore(client, table_name)
+    for size in sizes:
+        tenant = f"bench-{size}"
+        result = SizeResult(size=size)
+        parts = bare_partitions(planner, tenant, window)
+        events = {fmt: export_event(tenant, fmt, window) for fmt in formats}
+        for run in range(1, repeat + 1):
+            seconds, items = bare_read(client, table_name, parts)
+            if items != size:
+                raise RuntimeError(f"bare read of {tenant} found {items:,} items, expected {size:,}")
+            result.bare_s.append(seconds)
+            line = [f"bare {seconds:.2f}s"]
+            seconds, items = bare_read(raw, table_name, parts)
+            if items != size:
+                raise RuntimeError(f"raw read of {tenant} found {items:,} items, expected {size:,}")
+            result.raw_s.append(seconds)
+            line.append(f"raw {seconds:.2f}s")
+            for fmt in formats:
+                rss.reset()
+                seconds, response = run_export(spec, events[fmt])
+                result.rss_delta[fmt] = max(result.rss_delta.get(fmt, 0), rss.delta_bytes())
+                result.export_s.setdefault(fmt, []).append(seconds)
+                body = response["body"]
+                result.body_bytes[fmt] = len(body.encode("utf-8"))
+                check_rows(fmt, body, size)
+                del response, body
+                line.append(f"{fmt} {seconds:.2f}s")
+            log(f"  {size:,} records, run {run}/{repeat}: " + ", ".join(line))
+        for fmt in formats:
+            result.traced_peak[fmt] = traced_peak(partial(run_export, spec, events[fmt]))
+            log(f"  {size:,} records, {fmt}: tracemalloc peak {result.traced_peak[fmt] / MIB:.1f} MiB")
+        yield result
+
+
+def run_sync(
+    args: argparse.Namespace, dynamodb: DynamoDBLocal, window: tuple[datetime, datetime], loaded: dict[str, int]
+) -> None:
+    """The synchronous export against the bare read floor."""
+    spec = configure_environment(dynamodb.endpoint)
+    table_name = spec.environment["AUDIT_TABLE_NAME"]
+    log(f"DynamoDB Local at {dynamodb.endpoint}; table {table_name} created from template.yaml")
+    log(
+        f"caps lifted for the run: SYNC_EXPORT_LIMIT={LIFTED_RECORD_LIMIT:,}, "
+        f"MAX_RESPONSE_BYTES={LIFTED_RESPONSE_BYTES:,} (deployed defaults: 10,000 records, 5,000,000 bytes; "
+        "above them a synchronous export is refused)"
+    )
+    log(
+        f"sizes {', '.join(f'{size:,}' for size in args.sizes)}; formats {', '.join(args.formats)}; "
+        f"best of {args.repeat}; window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d} ({args.days} day partitions)"
+    )
+
+    log("\ncold start:")
+    for line in cold_import(spec):
+        log("  " + line)
+    imported = time.perf_counter()
+    load_handler(spec)
+    log(f"  handler module import in this process (boto3 already imported): {time.perf_counter() - imported:.3f}s")
+
+    log(f"\nloading records ({args.load_threads} threads, each with its own boto3 client):")
+    load_times: dict[int, float] = {}
+    for size in args.sizes:
+        load_times[size] = load_tenant(table_name, f"bench-{size}", size, window, args.load_threads)
+        loaded[f"bench-{size}"] = size
+        log(f"  bench-{size}: {size:,} records in {load_times[size]:.1f}s ({size / load_times[size]:,.0f} rec/s)")
+
+    log("\nwarm-up:")
+    smallest = min(args.sizes)
+    day = (window[0], window[0] + timedelta(days=1) - timedelta(milliseconds=1))
+    first, _ = run_export(spec, export_event(f"bench-{smallest}", "csv", day))
+    again, _ = run_export(spec, export_event(f"bench-{smallest}", "csv", day))
+    log(f"  first invocation (one day of bench-{smallest}, builds the boto3 client): {first * 1000:.0f} ms")
+    log(f"  the same invocation warm: {again * 1000:.0f} ms")
+    warm_client = boto3.client("dynamodb")
+    warm_parts = bare_partitions(AuditStore(warm_client, table_name), f"bench-{smallest}", window)
+    bare_read(warm_client, table_name, warm_parts)
+    raw = RawQuery(dynamodb.endpoint)
+    bare_read(raw, table_name, warm_parts)
+    for fmt in args.formats:
+        run_export(spec, export_event(f"bench-{smallest}", fmt, window))
+    log(f"  then one bare read, one raw read and one export per format of {smallest:,} records, unmeasured")
+
+    rss = PeakRss()
+    log("\nmeasuring:")
+    results = list(measure(spec, table_name, window, args.sizes, args.formats, args.repeat, rss, raw))
+
+    rss_label = "RSS peak Δ MiB" if rss.resettable else "max RSS Δ MiB"
+    log(f"\nresults (best of {args.repeat}; ratio = export s / bare read s):\n")
+    log(results_table(results, args.formats, rss_label))
+    log(
+        "\nbare read: boto3 client.query over the same day partitions, same key condition and projection, "
+        "Items counted, not deserialised.\n"
+        "raw: the same Queries over plain HTTP (botocore's SigV4 signer, urllib3, json.loads): the read without "
+        "botocore's response parsing, for reference."
+    )
+    log(
+        "export: functions/audit_export/app.py handler, REST proxy event, status and data rows checked. "
+        + (
+            "RSS peak Δ: peak RSS above the RSS before the call (after gc, malloc_trim and clear_refs), "
+            "max over the timed runs."
+            if rss.resettable
+            else "max RSS Δ: growth of ru_maxrss during the call (only what exceeds earlier peaks)."
+        )
+    )
+
+    if args.profile:
+        largest = max(args.sizes)
+        log(f"\nprofiling one csv export of {largest:,} records ...")
+        profile_export(spec, export_event(f"bench-{largest}", "csv", window))
