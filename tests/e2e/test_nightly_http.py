@@ -151,7 +151,11 @@ def nights(stack: Stack, http: requests.Session) -> dict[str, Any]:
     dynamodb = _client(stack, "dynamodb")
     refs = local_refs()
     key, _ = mint_api_key(
-        TENANT, [Permission.EXPORTS_READ], ENABLED, key_id="ak_nightly_e2e", secret="nightly-e2e-secret-0001"
+        TENANT,
+        [Permission.EXPORTS_READ, Permission.AUDIT_READ, Permission.INCIDENTS_READ],
+        ENABLED,
+        key_id="ak_nightly_e2e",
+        secret="nightly-e2e-secret-0001",
     )
     ApiKeyStore(dynamodb, refs["ApiKeysTable"]).put(key)
     requests_store = ExportRequestStore(dynamodb, refs["ExportRequestsTable"])

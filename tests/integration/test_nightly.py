@@ -101,7 +101,7 @@ def wait_all(timeout: float = 60) -> list[dict]:
     raise AssertionError("nightly executions did not finish")
 
 
-def listing(tenant: str, permissions: str = "EXPORTS_READ", **query: str) -> dict:
+def listing(tenant: str, permissions: str = "EXPORTS_READ,AUDIT_READ,INCIDENTS_READ", **query: str) -> dict:
     event = rest_proxy_event(
         method="GET",
         path="/v1/export-requests",

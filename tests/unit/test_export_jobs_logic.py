@@ -11,9 +11,11 @@ from export_service.dal.query import QueryPartition
 from export_service.errors import InvalidParameterError
 from export_service.logic.export_jobs import build_job_spec, chunk, freeze_parameters, new_job_id
 from export_service.logic.formats import ExportFormat
+from export_service.models.api_keys import Permission, Principal
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 19, 16, 0, tzinfo=UTC)
+ACME_ALL = Principal(tenant_id="acme", key_id="ak_acme_all", permissions=frozenset(Permission))
 
 
 def _part(n: int) -> QueryPartition:
@@ -107,7 +109,7 @@ def test_a_malformed_job_id_is_not_found_without_touching_the_store(job_id):
             raise AssertionError("the store must not be asked")
 
     with pytest.raises(NotFoundError):
-        get_job(JobContext(stores=None, jobs=NoStore(), files=None), "acme", job_id, NOW)  # type: ignore[arg-type]
+        get_job(JobContext(stores=None, jobs=NoStore(), files=None), ACME_ALL, job_id, NOW)  # type: ignore[arg-type]
 
 
 def test_an_audit_job_carries_seed_003_filters_and_the_local_time_column():
@@ -167,3 +169,75 @@ def test_an_incident_list_job_refuses_what_the_list_refuses(params, parameter):
     with pytest.raises(InvalidParameterError) as error:
         build_job_spec("acme", "incident-list", ExportFormat.CSV, params, NOW)
     assert error.value.parameter == parameter
+
+
+# ---- who may see a job ---------------------------------------------------------------------------------------
+
+
+def _key(key_id: str, *held: Permission) -> Principal:
+    return Principal(tenant_id="acme", key_id=key_id, permissions=frozenset(held))
+
+
+def _job(dataset: str, created_by: str | None = "ak_owner", recorded: str | None = None) -> dict[str, object]:
+    job: dict[str, object] = {"job_id": "exp-20260319T160000-0123456789ab", "dataset": dataset}
+    if created_by is not None:
+        job["created_by"] = created_by
+    if recorded is not None:
+        job["read_permission"] = recorded
+    return job
+
+
+@pytest.mark.parametrize(
+    ("dataset", "key", "visible"),
+    [
+        # the dataset's read permission is needed on every path, EXPORTS_READ adds other keys' jobs
+        ("audit", _key("ak_other", Permission.EXPORTS_READ), False),
+        ("audit", _key("ak_other", Permission.EXPORTS_READ, Permission.INCIDENTS_READ), False),
+        ("audit", _key("ak_other", Permission.EXPORTS_READ, Permission.AUDIT_READ), True),
+        ("audit", _key("ak_other", Permission.AUDIT_READ), False),
+        ("audit", _key("ak_owner", Permission.AUDIT_READ), True),  # the key that asked collects its job
+        ("audit", _key("ak_owner", Permission.EXPORTS_WRITE, Permission.EXPORTS_READ), False),
+        ("incidents", _key("ak_owner", Permission.INCIDENTS_READ), True),
+        ("incident-list", _key("ak_other", Permission.EXPORTS_READ, Permission.INCIDENTS_READ), True),
+        ("incident-events", _key("ak_other", Permission.EXPORTS_READ, Permission.AUDIT_READ), False),
+    ],
+)
+def test_a_job_is_seen_with_its_datasets_read_permission_and_by_other_keys_with_exports_read(dataset, key, visible):
+    from export_service.errors import ForbiddenError  # noqa: PLC0415
+    from export_service.logic.job_steps import may_see_job, require_job_access  # noqa: PLC0415
+
+    job = _job(dataset)
+    assert may_see_job(job, key) is visible
+    if not visible:
+        with pytest.raises(ForbiddenError) as caught:
+            require_job_access(job, key)
+        assert caught.value.status == 403 and caught.value.parameter == "jobId"
+
+
+def test_a_jobs_recorded_permission_wins_and_an_unowned_old_job_needs_exports_read():
+    from export_service.logic.job_steps import may_see_job  # noqa: PLC0415
+
+    reader = _key("ak_owner", Permission.INCIDENTS_READ)
+    assert not may_see_job(_job("incidents", recorded="AUDIT_READ"), reader)
+    assert not may_see_job(_job("incidents", created_by=None), reader)  # recorded before keys were recorded
+    assert may_see_job(
+        _job("incidents", created_by=None), _key("ak_x", Permission.INCIDENTS_READ, Permission.EXPORTS_READ)
+    )
+
+
+def test_starting_a_job_needs_the_datasets_read_permission_before_anything_is_read_or_recorded():
+    from export_service.errors import ForbiddenError  # noqa: PLC0415
+    from export_service.logic.job_steps import JobContext, start_job  # noqa: PLC0415
+
+    class Untouched:
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"nothing may be read or written ({name})")
+
+    ctx = JobContext(stores=Untouched(), jobs=Untouched(), files=Untouched(), starter=Untouched())  # type: ignore[arg-type]
+    writer = _key("ak_writer", Permission.EXPORTS_WRITE, Permission.EXPORTS_READ, Permission.INCIDENTS_READ)
+    with pytest.raises(ForbiddenError) as caught:
+        start_job(ctx, writer, "audit", ExportFormat.CSV, {}, NOW)
+    assert "AUDIT_READ" in caught.value.message
+    with pytest.raises(InvalidParameterError) as unknown:  # an unknown dataset is named before any permission
+        start_job(ctx, writer, "payroll", ExportFormat.CSV, {}, NOW)
+    assert unknown.value.parameter == "dataset"

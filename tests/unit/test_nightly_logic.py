@@ -23,6 +23,7 @@ from export_service.logic.nightly import (
     plan_window,
     request_id,
 )
+from export_service.models.api_keys import Permission, Principal
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
 from export_service.models.nightly import (
@@ -379,11 +380,16 @@ def _three_nights() -> FakeRequestStore:
 
 
 LIST_NOW = datetime(2026, 5, 4, 9, 15, 0, 123000, tzinfo=UTC)
+READER = Principal(
+    tenant_id="acme",
+    key_id="ak_reader",
+    permissions=frozenset({Permission.EXPORTS_READ, Permission.AUDIT_READ, Permission.INCIDENTS_READ}),
+)
 
 
 def test_a_listing_serves_seed_004s_fields_with_records_sha256_and_links_for_300_seconds():
     store, files = _three_nights(), FakePresigner()
-    body = list_export_requests(store, files, "acme", None, 300, LIST_NOW)
+    body = list_export_requests(store, files, READER, None, 300, LIST_NOW)
     assert body["urls_expire_at"] == "2026-05-04T09:20:00.123Z"
     assert body["pagination"] == {"limit": 300, "has_more": False, "next_newer_than": None}
     assert store.listed == [("acme", None, int(LIST_NOW.timestamp()), 301)]
@@ -415,7 +421,7 @@ def test_a_listing_serves_seed_004s_fields_with_records_sha256_and_links_for_300
 def test_a_listing_after_newer_than_leaves_out_older_nights():
     store = _three_nights()
     after = parse_instant("2026-05-03T02:37:00.000Z", "newer_than")  # the second night's created_at
-    body = list_export_requests(store, FakePresigner(), "acme", after, 300, LIST_NOW)
+    body = list_export_requests(store, FakePresigner(), READER, after, 300, LIST_NOW)
     assert {entry["created_at"] for entry in body["data"]} == {"2026-05-04T02:37:00.000Z"}
     assert store.listed[-1][1] == "2026-05-03T02:37:00.000Z"
 
@@ -427,7 +433,7 @@ def test_pages_hold_whole_nights_and_continue_after_the_last(limit):
     after: datetime | None = None
     pages = 0
     while True:
-        body = list_export_requests(store, FakePresigner(), "acme", after, limit, LIST_NOW)
+        body = list_export_requests(store, FakePresigner(), READER, after, limit, LIST_NOW)
         pages += 1
         page = body["data"]
         assert 0 < len(page) <= limit
@@ -450,15 +456,35 @@ def test_pages_hold_whole_nights_and_continue_after_the_last(limit):
 
 def test_a_page_that_ends_exactly_at_a_night_has_no_more():
     store = _three_nights()
-    body = list_export_requests(store, FakePresigner(), "acme", None, 18, LIST_NOW)
+    body = list_export_requests(store, FakePresigner(), READER, None, 18, LIST_NOW)
     assert len(body["data"]) == 18
     assert body["pagination"] == {"limit": 18, "has_more": False, "next_newer_than": None}
+
+
+@pytest.mark.parametrize(
+    ("held", "sources"),
+    [
+        ({Permission.AUDIT_READ}, {AUDIT_SOURCE}),
+        ({Permission.INCIDENTS_READ}, set(SOURCE_NAMES) - {AUDIT_SOURCE}),
+        (set(), set()),
+    ],
+)
+def test_a_listing_shows_only_the_sources_the_key_may_read_and_signs_no_other_link(held, sources):
+    store, files = _three_nights(), FakePresigner()
+    key = Principal(tenant_id="acme", key_id="ak_partial", permissions=frozenset({Permission.EXPORTS_READ, *held}))
+    body = list_export_requests(store, files, key, None, 6, LIST_NOW)
+    assert {entry["source"] for entry in body["data"]} == sources
+    assert len(body["data"]) == len(sources)  # one night's worth: the page is cut over all sources
+    assert len(files.signed) == len(sources)
+    assert {key.rsplit("/", 1)[-1] for key, _ in files.signed} == {f"{NIGHTLY_SOURCES[s].slug}.csv" for s in sources}
+    # paging is the same for every key: the page still ends after the first night
+    assert body["pagination"] == {"limit": 6, "has_more": True, "next_newer_than": "2026-05-02T02:37:00.000Z"}
 
 
 def test_expired_entries_are_not_listed():
     store = _three_nights()
     later = datetime(2026, 6, 1, 2, 38, tzinfo=UTC)  # the first night's entries are past their 30 days
-    body = list_export_requests(store, FakePresigner(), "acme", None, 300, later)
+    body = list_export_requests(store, FakePresigner(), READER, None, 300, later)
     assert {entry["created_at"][:10] for entry in body["data"]} == {"2026-05-03", "2026-05-04"}
 
 

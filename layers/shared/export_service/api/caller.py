@@ -8,11 +8,13 @@ from export_service.logic.api_keys import principal_from_context, require_permis
 from export_service.models.api_keys import Permission, Principal
 
 
-def authorised_caller(router: Router, permission: Permission) -> tuple[APIGatewayProxyEvent, Principal]:
-    """The REST proxy event and the principal of the key (401/403 first, then unknown or repeated parameters)."""
+def authorised_caller(router: Router, permission: Permission | None) -> tuple[APIGatewayProxyEvent, Principal]:
+    """The REST proxy event and the principal of the key (401/403 first, then unknown or repeated parameters).
+    ``permission`` None: any valid key; the data's own permission is then checked where the data is known."""
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)  # the REST resolver's event type
     principal = principal_from_context(event.request_context.authorizer.get_context())
-    require_permission(principal, permission)
+    if permission is not None:
+        require_permission(principal, permission)
     check_query_parameters(event.resource, event.multi_value_query_string_parameters)
     return event, principal

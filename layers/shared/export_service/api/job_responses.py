@@ -16,6 +16,7 @@ from export_service.errors import ExportTooLargeError
 from export_service.logic.export_engine import ExportBody, ExportLimits
 from export_service.logic.formats import ExportFormat
 from export_service.logic.job_steps import job_body, start_job
+from export_service.models.api_keys import Principal
 from export_service.observability import logger, metrics
 
 
@@ -55,7 +56,7 @@ def file_or_job(
     run: Callable[[], ExportBody],
     *,
     event: APIGatewayProxyEvent,
-    tenant: str,
+    principal: Principal,
     dataset: str,
     fmt: ExportFormat,
     now: datetime,
@@ -64,6 +65,7 @@ def file_or_job(
     """Serve the export inline (200 with the file), or, when it is too large, start the same request as an
     asynchronous export and answer 202 + Location (400 EXPORT_TOO_LARGE where no state machine is configured)."""
     deps = get_dependencies()
+    tenant = principal.tenant_id
     try:
         result = run()
     except ExportTooLargeError as too_large:
@@ -71,7 +73,8 @@ def file_or_job(
             raise
         parameters = parameters_from_query(event.multi_value_query_string_parameters, repeatable)
         estimated = int(too_large.details.get("matchedRecords", 0))
-        job = start_job(deps.jobs(), tenant, dataset, fmt, parameters, now, estimated=estimated)
+        # the key that asked collects the job (its route already checked the dataset's read permission)
+        job = start_job(deps.jobs(), principal, dataset, fmt, parameters, now, estimated=estimated)
         logger.info("sync export handed to a job", tenant=tenant, dataset=dataset, job_id=job["job_id"])
         return accepted(job, now, base_path(event.request_context.path, event.path))
     return file_response(result, tenant=tenant, dataset=dataset, fmt=fmt)

@@ -30,6 +30,7 @@ from export_service.logic.export_engine import export_filename
 from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
 from export_service.logic.incident_filters import INCIDENT_FILTERS, IncidentFilter, build_incident_filter
 from export_service.logic.incident_list import STORED_FIELDS, list_item, plan_incidents
+from export_service.models.api_keys import Permission
 from export_service.models.audit import AUDIT_LIST_FILTERS, METADATA_KEYS
 from export_service.models.incident_api import LIST_FIELDS
 from export_service.models.incidents import DATASETS, Dataset
@@ -40,6 +41,12 @@ MAX_CHUNKS = 32  # Map items: partitions are grouped into at most this many part
 AUDIT = "audit"
 INCIDENT_LIST = "incident-list"  # GET /v1/incidents?format=csv: seed 002's list fields
 DATASET_NAMES = (AUDIT, *(d.value for d in Dataset), INCIDENT_LIST)
+# The permission that reads each dataset's rows, whatever the path (sync, job, link, manifest): a job records it.
+READ_PERMISSIONS: dict[str, Permission] = {
+    AUDIT: Permission.AUDIT_READ,
+    **{d.value: Permission.INCIDENTS_READ for d in Dataset},
+    INCIDENT_LIST: Permission.INCIDENTS_READ,
+}
 _END_NAMES = ("to", "range_end", "to_time")
 
 
@@ -139,14 +146,21 @@ _INCIDENT_LIST_PARAMETERS = frozenset(INCIDENT_FILTERS) | {"from_time", "to_time
 _ALLOWED = {AUDIT: _AUDIT_PARAMETERS, INCIDENT_LIST: _INCIDENT_LIST_PARAMETERS}
 
 
-def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime) -> JobSpec:
-    """Validate a job exactly as the synchronous endpoint validates the same parameters."""
-    if dataset not in DATASET_NAMES:
+def read_permission(dataset: str) -> Permission:
+    """The permission that reads ``dataset`` (400 naming ``dataset`` when there is no such dataset)."""
+    permission = READ_PERMISSIONS.get(dataset)
+    if permission is None:
         raise InvalidParameterError(
             f"unknown dataset '{dataset}'; datasets: {', '.join(DATASET_NAMES)}",
             parameter="dataset",
             datasets=list(DATASET_NAMES),
         )
+    return permission
+
+
+def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime) -> JobSpec:
+    """Validate a job exactly as the synchronous endpoint validates the same parameters."""
+    read_permission(dataset)
     allowed = _ALLOWED.get(dataset, _DATASET_PARAMETERS)
     for name in params:
         if name not in allowed:

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
-from export_service.errors import ExportServiceError, NotConfiguredError, NotFoundError
+from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
+from export_service.logic.api_keys import require_permission
 from export_service.logic.audit_export import AuditExportRequest, envelope_locale
 from export_service.logic.dataset_export import DatasetExportRequest
 from export_service.logic.export_engine import count_capped
@@ -29,9 +30,11 @@ from export_service.logic.export_jobs import (
     job_prefix,
     new_job_id,
     plan_parts,
+    read_permission,
     stitch,
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
+from export_service.models.api_keys import Permission, Principal
 from export_service.models.incidents import DATASETS
 from export_service.timefmt import format_instant
 
@@ -68,14 +71,18 @@ def _counter(stores: SourceStores, dataset: str) -> Any:
 
 def start_job(
     ctx: JobContext,
-    tenant: str,
+    principal: Principal,
     dataset: str,
     fmt: ExportFormat,
     params: Mapping[str, Any],
     now: datetime,
     estimated: int | None = None,
 ) -> dict[str, Any]:
-    """Validate, record and start a job; returns the job item. ``estimated``: a count already made by the caller."""
+    """Validate, record and start a job for ``principal``, who must hold the dataset's read permission; returns the
+    job item. ``estimated``: a count already made by the caller."""
+    tenant = principal.tenant_id
+    permission = read_permission(dataset)
+    require_permission(principal, permission)  # who may read the rows comes before what was asked of them
     spec = build_job_spec(tenant, dataset, fmt, params, now)
     parts, name_start, entity = plan_parts(spec, ctx.stores)
     if estimated is None:
@@ -86,6 +93,8 @@ def start_job(
         "job_id": job_id,
         "tenant": tenant,
         "dataset": dataset,
+        "read_permission": permission.value,  # seeing the job, its links or its manifest needs it
+        "created_by": principal.key_id,  # who may collect it without EXPORTS_READ
         "format": fmt.value,
         "parameters": json.dumps(freeze_parameters(params, spec), sort_keys=True),
         "filename": filename_for(spec, name_start, entity, now),
@@ -274,10 +283,50 @@ def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> 
     }
 
 
-def get_job(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
+def job_read_permission(job: Mapping[str, Any]) -> Permission:
+    """The read permission the job recorded (jobs recorded before it was stored: its dataset's)."""
+    return Permission(job.get("read_permission") or read_permission(job["dataset"]))
+
+
+def require_job_access(job: Mapping[str, Any], principal: Principal) -> None:
+    """A job holds its dataset's rows: seeing it (state, links, manifest) needs the dataset's read permission, and,
+    unless the key started it, EXPORTS_READ (the tenant's exports made by other keys)."""
+    permission = job_read_permission(job)
+    if permission not in principal.permissions:
+        raise ForbiddenError(
+            f"export job '{job['job_id']}' holds {job['dataset']} data; this API key lacks the {permission.value} "
+            "permission",
+            parameter="jobId",
+        )
+    if Permission.EXPORTS_READ not in principal.permissions and job.get("created_by") != principal.key_id:
+        raise ForbiddenError(
+            f"export job '{job['job_id']}' was started by another key; seeing it needs the EXPORTS_READ permission",
+            parameter="jobId",
+        )
+
+
+def may_see_job(job: Mapping[str, Any], principal: Principal) -> bool:
+    try:
+        require_job_access(job, principal)
+    except ForbiddenError:
+        return False
+    return True
+
+
+def list_jobs(ctx: JobContext, principal: Principal, now: datetime) -> list[dict[str, Any]]:
+    """The tenant's unexpired jobs among its last 50, newest first, that this key may see."""
+    return [
+        job
+        for job in ctx.jobs.list(principal.tenant_id)
+        if job["expires_at"] > format_instant(now) and may_see_job(job, principal)
+    ]
+
+
+def get_job(ctx: JobContext, principal: Principal, job_id: str, now: datetime) -> dict[str, Any]:
     if not JOB_ID.match(job_id):  # also keeps absurd ids out of DynamoDB keys
         raise NotFoundError(f"no export job '{job_id[:80]}'", parameter="jobId")
-    job = _load(ctx, tenant, job_id)
+    job = _load(ctx, principal.tenant_id, job_id)
+    require_job_access(job, principal)
     if job["expires_at"] <= format_instant(now):
         raise GoneError(
             f"export job '{job_id}' expired at {job['expires_at']}; its files are deleted after 30 days. "

@@ -21,6 +21,7 @@ from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.logic.export_jobs import FilesLike, SourceStores
 from export_service.logic.formats import CsvWriter
 from export_service.logic.job_steps import ExecutionStarter, Presigner
+from export_service.models.api_keys import Principal
 from export_service.models.nightly import (
     NIGHTLY_SOURCES,
     SOURCE_NAMES,
@@ -190,12 +191,18 @@ def commit_night(store: ExportRequestStore, run: CommitInput, now: datetime) -> 
 
 
 def list_export_requests(
-    store: ExportRequestStore, files: Presigner, tenant: str, newer_than: datetime | None, limit: int, now: datetime
+    store: ExportRequestStore,
+    files: Presigner,
+    principal: Principal,
+    newer_than: datetime | None,
+    limit: int,
+    now: datetime,
 ) -> dict[str, Any]:
     """Entries created after ``newer_than``, oldest first, each with a link presigned for 300 s. A page holds whole
-    nights (at most ``limit`` entries); ``next_newer_than`` continues after it."""
+    nights (at most ``limit`` entries); ``next_newer_than`` continues after it. Only the sources whose read permission
+    the key holds are listed (the pages are cut over all sources, so paging is the same for every key)."""
     after = format_instant(newer_than) if newer_than is not None else None
-    items = store.list_requests(tenant, after, int(now.timestamp()), limit + 1)
+    items = store.list_requests(principal.tenant_id, after, int(now.timestamp()), limit + 1)
     more = len(items) > limit
     page = items[:limit]
     if more:  # drop a night cut in two by the limit; it starts the next page
@@ -208,7 +215,9 @@ def list_export_requests(
     data = []
     for item in page:
         source = NIGHTLY_SOURCES.get(item["source"])
-        filename = f"{source.slug if source else 'export'}-{item['night']}.csv"
+        if source is None or source.read_permission not in principal.permissions:
+            continue
+        filename = f"{source.slug}-{item['night']}.csv"
         data.append(
             {
                 "id": item["id"],

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from export_service.models.api_keys import Permission
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
 
@@ -19,6 +20,7 @@ class NightlySource:
     dataset: Dataset | None  # None: the audit log
     columns: tuple[str, ...]
     order_column: str  # the time a row is exported for: updated_at (incident data) or timestamp (audit)
+    read_permission: Permission  # listing the source's files (and so their links) needs it
 
     @property
     def slug(self) -> str:
@@ -27,9 +29,10 @@ class NightlySource:
 
 
 NIGHTLY_SOURCES: dict[str, NightlySource] = {
-    spec.source: NightlySource(spec.source, dataset, spec.columns, "updated_at") for dataset, spec in DATASETS.items()
+    spec.source: NightlySource(spec.source, dataset, spec.columns, "updated_at", Permission.INCIDENTS_READ)
+    for dataset, spec in DATASETS.items()
 }
-NIGHTLY_SOURCES[AUDIT_SOURCE] = NightlySource(AUDIT_SOURCE, None, AUDIT_COLUMNS, "timestamp")
+NIGHTLY_SOURCES[AUDIT_SOURCE] = NightlySource(AUDIT_SOURCE, None, AUDIT_COLUMNS, "timestamp", Permission.AUDIT_READ)
 SOURCE_NAMES: tuple[str, ...] = tuple(NIGHTLY_SOURCES)
 
 

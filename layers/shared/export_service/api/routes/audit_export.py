@@ -153,7 +153,7 @@ def get_audit_export(
     return file_or_job(
         lambda: export_audit(request, deps.audit_store, limits, now),
         event=event,
-        tenant=principal.tenant_id,
+        principal=principal,
         dataset="audit",
         fmt=request.export_format,
         now=now,

@@ -112,7 +112,7 @@ def get_dataset_export(
     return file_or_job(
         lambda: export_dataset(request, deps.incident_store, limits, now),
         event=event,
-        tenant=principal.tenant_id,
+        principal=principal,
         dataset=request.dataset.value,
         fmt=format,
         now=now,

@@ -13,20 +13,18 @@ from export_service.api.deps import get_dependencies
 from export_service.api.job_responses import accepted, base_path
 from export_service.api.query_guard import register_query_rules
 from export_service.logic.formats import ExportFormat
-from export_service.logic.job_steps import get_job, job_body, start_job
+from export_service.logic.job_steps import get_job, job_body, list_jobs, start_job
 from export_service.models.api_keys import Permission
-from export_service.timefmt import format_instant, utc_now
+from export_service.timefmt import utc_now
 
 start_router = Router()
 get_router = Router()
 list_router = Router()
-# POST and GET share /v1/exports, each with its own permission
-register_query_rules(
-    "/v1/exports",
-    set(),
-    permission={"POST": Permission.EXPORTS_WRITE.value, "GET": Permission.EXPORTS_READ.value},
-)
-register_query_rules("/v1/exports/{jobId}", set(), permission=Permission.EXPORTS_READ.value)
+# POST and GET share /v1/exports. Starting a job needs EXPORTS_WRITE (and the dataset's read permission, checked
+# with the body); a job is seen with its dataset's read permission (plus EXPORTS_READ for other keys' jobs), which
+# only the job knows, so the GET routes ask for no permission up front.
+register_query_rules("/v1/exports", set(), permission={"POST": Permission.EXPORTS_WRITE.value})
+register_query_rules("/v1/exports/{jobId}", set())
 JSON = "application/json"
 
 
@@ -58,13 +56,13 @@ class StartExport(BaseModel):
         400: {"description": "Invalid body: unknown dataset, format or parameter (named in the error)"},
         415: {"description": "The body is not sent as JSON"},
         401: {"description": "Missing, invalid or revoked API key"},
-        403: {"description": "The key lacks EXPORTS_WRITE"},
+        403: {"description": "The key lacks EXPORTS_WRITE, or the dataset's read permission"},
     },
 )
 def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
     event, principal = authorised_caller(start_router, Permission.EXPORTS_WRITE)
     now = utc_now()
-    job = start_job(get_dependencies().jobs(), principal.tenant_id, body.dataset, body.format, body.parameters(), now)
+    job = start_job(get_dependencies().jobs(), principal, body.dataset, body.format, body.parameters(), now)
     return accepted(job, now, base_path(event.request_context.path, event.path))
 
 
@@ -75,33 +73,35 @@ def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
     responses={
         200: {"description": "The ExportJob; when succeeded, downloadUrl and manifestUrl presigned for 300 s"},
         401: {"description": "Missing, invalid or revoked API key"},
-        403: {"description": "The key lacks EXPORTS_READ"},
+        403: {
+            "description": "The key lacks the job's read permission (AUDIT_READ or INCIDENTS_READ), or EXPORTS_READ "
+            "for a job another key started"
+        },
         404: {"description": "No such job for this tenant"},
         410: {"description": "Expired (30 days)"},
     },
 )
 def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
-    _, principal = authorised_caller(get_router, Permission.EXPORTS_READ)
+    _, principal = authorised_caller(get_router, None)
     now = utc_now()
     ctx = get_dependencies().jobs()
-    job = get_job(ctx, principal.tenant_id, job_id, now)
+    job = get_job(ctx, principal, job_id, now)
     return Response(status_code=200, content_type=JSON, body=json.dumps(job_body(job, ctx.files, now)))
 
 
 @list_router.get(
     "/v1/exports",
-    summary="The tenant's export jobs, newest first (the last 50; expired jobs are left out)",
+    summary="The export jobs this key may see, newest first (of the tenant's last 50; expired jobs are left out)",
+    description="A key sees the jobs whose dataset it may read: its own, and with EXPORTS_READ those of other keys.",
     tags=["exports"],
     responses={
         200: {"description": "ExportJobList"},
         401: {"description": "Missing, invalid or revoked API key"},
-        403: {"description": "The key lacks EXPORTS_READ"},
     },
 )
 def list_exports() -> Response[str]:
-    _, principal = authorised_caller(list_router, Permission.EXPORTS_READ)
+    _, principal = authorised_caller(list_router, None)
     now = utc_now()
-    ctx = get_dependencies().jobs()
-    jobs = [job for job in ctx.jobs.list(principal.tenant_id) if job["expires_at"] > format_instant(now)]
+    jobs = list_jobs(get_dependencies().jobs(), principal, now)
     body = {"apiVersion": "v1", "kind": "ExportJobList", "items": [job_body(job, None, now) for job in jobs]}
     return Response(status_code=200, content_type=JSON, body=json.dumps(body))

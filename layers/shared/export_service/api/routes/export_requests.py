@@ -27,7 +27,9 @@ register_query_rules(PATH, {"newer_than", "limit"}, permission=Permission.EXPORT
         "and night, each with `id`, `created_at`, `window_starts_at`, `window_ends_at`, `source` (seed 004's "
         "versioned CSV sources plus text/csv+audit_event-20261122), `status`, `url` (an S3 link presigned for 300 s "
         "when this call is made; call again for fresh links), `records` and `sha256`. A page holds whole nights; "
-        "when `pagination.has_more`, call again with `newer_than` = `pagination.next_newer_than`. Reports and their "
+        "when `pagination.has_more`, call again with `newer_than` = `pagination.next_newer_than`. Only the sources "
+        "whose read permission the key holds are listed (the audit-events source needs AUDIT_READ, the incident "
+        "sources INCIDENTS_READ); pages are cut the same way for every key. Reports and their "
         "files are expunged after 30 days; a link to an expunged file answers 404."
     ),
     tags=["nightly exports"],
@@ -50,5 +52,5 @@ def get_export_requests(
     _, principal = authorised_caller(router, Permission.EXPORTS_READ)
     after = parse_instant(newer_than, "newer_than") if newer_than is not None else None
     deps = get_dependencies()
-    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal.tenant_id, after, limit, utc_now())
+    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, limit, utc_now())
     return Response(status_code=200, content_type="application/json", body=json.dumps(body))

@@ -116,7 +116,7 @@ def get_incidents(
         return file_or_job(
             lambda: export_incident_list(request, deps.incident_store, limits, now),
             event=event,
-            tenant=principal.tenant_id,
+            principal=principal,
             dataset="incident-list",
             fmt=ExportFormat.CSV,
             now=now,
