@@ -103,7 +103,7 @@ def wait_for_job(stack: JobStack, tenant: str, job_id: str, began: float, timeou
 def run_job(stack: JobStack, result: JobResult, window: tuple[datetime, datetime], timeout: float) -> dict[str, Any]:
     """POST /v1/exports, wait for the job, GET /v1/exports/{jobId}: returns the ExportJob's status."""
     body = {"dataset": "audit", "format": "csv", "from": format_instant(window[0]), "to": format_instant(window[1])}
-    event = jobs_event("POST", JOBS_ROUTE, JOBS_ROUTE, result.tenant, "EXPORTS_WRITE", body=json.dumps(body))
+    event = jobs_event("POST", JOBS_ROUTE, JOBS_ROUTE, result.tenant, "EXPORTS_WRITE,AUDIT_READ", body=json.dumps(body))
     result.began = time.perf_counter()
     _, response = timed_invoke(stack.functions[START_FUNCTION], event, status=202, what=f"POST {JOBS_ROUTE}")
     result.posted = time.perf_counter()
