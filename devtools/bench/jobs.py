@@ -112,7 +112,9 @@ def run_job(stack: JobStack, result: JobResult, window: tuple[datetime, datetime
     result.wall_s = done - result.began
     result.tasks = stack.timer.calls(result.job_id)
     path = f"{JOBS_ROUTE}/{result.job_id}"
-    event = jobs_event("GET", path, JOB_ROUTE, result.tenant, "EXPORTS_READ", path_parameters={"jobId": result.job_id})
+    event = jobs_event(
+        "GET", path, JOB_ROUTE, result.tenant, "EXPORTS_READ,AUDIT_READ", path_parameters={"jobId": result.job_id}
+    )
     _, response = timed_invoke(stack.functions[GET_FUNCTION], event, what=f"GET {path}")
     status: dict[str, Any] = json.loads(response["body"])["status"]
     if status.get("state") != "succeeded" or not status.get("downloadUrl"):
