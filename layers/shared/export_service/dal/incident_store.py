@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from export_service.dal.fast_query import item_to_record
 from export_service.dal.query import (
     SK_END,
     QueryPartition,
     days_between,
-    item_to_record,
     put_items_with_bounds,
     query_args,
     query_count,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from pydantic import BaseModel
 
+from export_service.dal.fast_query import query_page
+
 SK_END = "$"  # sorts after '#', so "<ts>$" is above every "<ts>#<id>"
-_deserializer = TypeDeserializer()
 
 
 class QueryPartition(BaseModel):
@@ -73,18 +73,15 @@ def query_args(table: str, part: QueryPartition, projection: Sequence[str] | Non
     return args
 
 
-def item_to_record(item: Mapping[str, Any]) -> dict[str, Any]:
-    # Exported attributes are strings: read the "S" directly, which is several times faster than
-    # TypeDeserializer on the hot path, and fall back to it for anything else.
-    return {key: (value["S"] if "S" in value else _deserializer.deserialize(value)) for key, value in item.items()}
-
-
 def query_pages(client: Any, args: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    """Every page of a Query (up to 1 MB each), converted, in key order."""
+    """Every page of a Query (up to 1 MB each), converted (``item_to_record``), in key order.
+
+    The items of a botocore client's successful responses are decoded from the response's JSON, not walked through
+    botocore's parser (dal/fast_query.py); paging, retries and errors are the client's."""
     args = dict(args)
     while True:
-        page = client.query(**args)
-        yield [item_to_record(item) for item in page.get("Items", ())]
+        records, page = query_page(client, args)
+        yield records
         last = page.get("LastEvaluatedKey")
         if not last:
             return
