@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from devtools.template import ROOT
 
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
 
 
-def generate() -> str:
-    from export_service.api.app import create_app  # noqa: PLC0415
+def _routers() -> list[Any]:
     from export_service.api.routes import (  # noqa: PLC0415
         alerts,
         audit_export,
@@ -27,23 +27,57 @@ def generate() -> str:
         incidents,
     )
 
-    routers = [audit_export.router, dataset_export.router, export_requests.router]
-    app = create_app([*routers, export_jobs.start_router, export_jobs.get_router, export_jobs.list_router])
-    for router in (
+    return [
+        audit_export.router,
+        dataset_export.router,
+        export_requests.router,
+        export_jobs.start_router,
+        export_jobs.get_router,
+        export_jobs.list_router,
         incidents.list_router,
         incident_stats.distribution_router,
         incident_stats.summary_router,
         incidents.detail_router,
         incidents.incident_alerts_router,
         alerts.by_filters_router,
-    ):
-        app.include_router(router)
+    ]
+
+
+def _query_schemas(document: dict[str, Any], routers: list[Any]) -> None:
+    """Each query parameter's schema from its endpoint's query model (Powertools 3.37 documents a model's fields
+    with their bare type only: no enum, bounds, default or list), and no component for the models themselves."""
+    models = set()
+    for router in routers:
+        for (method, resource), endpoint in router.endpoints.items():
+            if endpoint.query is None:
+                continue
+            models.add(endpoint.query.__name__)
+            properties = endpoint.query.model_json_schema(by_alias=True)["properties"]
+            operation = document["paths"][resource][method.lower()]
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] == "query" and parameter["name"] in properties:
+                    schema = {
+                        k: v for k, v in properties[parameter["name"]].items() if k not in ("title", "description")
+                    }
+                    if schema.get("default", 0) is None:
+                        del schema["default"]
+                    parameter["schema"] = schema
+    for name in models:
+        document["components"]["schemas"].pop(name, None)
+
+
+def generate() -> str:
+    from export_service.api.app import create_app  # noqa: PLC0415
+
+    routers = _routers()
+    app = create_app(routers)
     schema = app.get_openapi_json_schema(
         title="Incident and audit export API",
         version="1.0.0",
         summary="Audit and incident exports as CSV, JSON and JSON Lines; see README.md",
     )
     document = json.loads(schema)
+    _query_schemas(document, routers)
     for operations in document["paths"].values():
         for operation in operations.values():
             # Powertools documents validation failures as 422; this API answers them 400 with its error model.

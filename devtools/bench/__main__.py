@@ -33,7 +33,8 @@ size N, N records are loaded for a tenant of its own (``job-<N>``), then:
 
 - the job: POST /v1/exports through the real handler (functions/start_export/app.py, REST proxy event, authorizer
   context with EXPORTS_WRITE and AUDIT_READ), the job item polled until it succeeds; wall time from the POST to
-  "succeeded", the time split (POST, plan, the Map of parts, finish) from the state machine's task invocations, timed as they run;
+  "succeeded", the time split (POST, plan, the Map of parts, finish) from the state machine's task invocations,
+  timed as they run;
 - the file: GET /v1/exports/{jobId} through its handler, downloaded through the presigned link, rows, bytes and
   SHA-256 checked against the job's;
 - a partition worker's memory: the largest part of the job's plan exported again by the part function's handler in

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from export_service.errors import InvalidParameterError, InvalidRangeError
+from export_service.api.endpoint import Endpoint, check_query
+from export_service.errors import InvalidParameterError, InvalidRangeError, UnknownParameterError
 from export_service.logic.audit_export import AuditExportRequest, build_audit_request
-from export_service.logic.formats import ExportFormat
-from export_service.models.audit import AuditFileType
+from export_service.models.audit import AuditExportQuery
+from export_service.models.export import ExportFormat
 
 pytestmark = pytest.mark.unit
 
@@ -24,15 +25,9 @@ def _build(
     range_end: str | None = None,
     filters: dict | None = None,
 ) -> AuditExportRequest:
-    return build_audit_request(
-        "acme",
-        fmt=ExportFormat.CSV,
-        start=(("from", start), ("range_start", range_start)),
-        end=(("to", end), ("range_end", range_end)),
-        filters=filters or {},
-        bom=False,
-        now=NOW,
-    )
+    params = {"from": start, "to": end, "range_start": range_start, "range_end": range_end, **(filters or {})}
+    query = AuditExportQuery.model_validate({name: value for name, value in params.items() if value is not None})
+    return build_audit_request("acme", query, NOW)
 
 
 def test_from_and_to():
@@ -138,17 +133,14 @@ def test_empty_filters_are_dropped():
     assert request.filters == {"action": "user.login"}
 
 
-def _seed_003(**kwargs: object) -> AuditExportRequest:
-    return build_audit_request(
-        "acme",
-        fmt=AuditFileType.PDF,
-        start=(("from", None), ("range_start", "2026-03-01")),
-        end=(("to", None), ("range_end", "2026-03-02")),
-        filters={"action": None, "user": None, "namespace": "production"},
-        bom=False,
-        now=NOW,
-        **kwargs,  # type: ignore[arg-type]
-    )
+def _seed_003(
+    lists: dict | None = None, metadata: dict | None = None, locale: str | None = None, timezone: str | None = None
+) -> AuditExportRequest:
+    params: dict = {"file_type": "pdf", "range_start": "2026-03-01", "range_end": "2026-03-02"}
+    params |= {"namespace": "production", "locale": locale, "timezone": timezone, **(lists or {})}
+    params |= {f"metadata[{key}]": value for key, value in (metadata or {}).items()}
+    query = AuditExportQuery.model_validate({name: value for name, value in params.items() if value is not None})
+    return build_audit_request("acme", query, NOW)
 
 
 def test_seed_003_lists_metadata_locale_and_zone():
@@ -158,7 +150,7 @@ def test_seed_003_lists_metadata_locale_and_zone():
         locale="FR",
         timezone="America/New_York",
     )
-    assert request.fmt is AuditFileType.PDF
+    assert request.fmt is ExportFormat.PDF
     assert request.any_of == {"eventType": ["incident", "runbook", "user"]}  # split, trimmed, deduplicated
     assert request.metadata == {"entity_id": "e-1"}
     assert (request.locale, request.timezone, request.localized) == ("fr", "America/New_York", True)
@@ -176,10 +168,16 @@ def test_without_locale_or_zone_the_columns_are_the_default_ones():
     assert "localTime" not in request.columns
 
 
+def test_an_undocumented_metadata_key_is_an_unknown_parameter_named():
+    with pytest.raises(UnknownParameterError) as caught:
+        check_query({"metadata[customer]": ["x"]}, Endpoint(None, AuditExportQuery))
+    assert caught.value.parameter == "metadata[customer]"
+    assert "'metadata[customer]'" in caught.value.message and "metadata[entity_id]" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
     [
-        ({"metadata": {"customer": "x"}}, "metadata[customer]"),
         ({"metadata": {"tag": "x" * 257}}, "metadata[tag]"),
         ({"lists": {"event_type": [",".join(f"t{i}" for i in range(51))]}}, "event_type"),
         ({"lists": {"system_source": ["s" * 257]}}, "system_source"),

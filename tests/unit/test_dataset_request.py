@@ -19,9 +19,9 @@ from export_service.logic.dataset_export import (
     parse_dataset,
     parse_sort,
 )
-from export_service.logic.formats import ExportFormat
+from export_service.models.export import ExportFormat
 from export_service.models.incidents import DATASETS as SPECS
-from export_service.models.incidents import Dataset
+from export_service.models.incidents import Dataset, DatasetExportQuery
 
 pytestmark = pytest.mark.unit
 
@@ -45,18 +45,11 @@ def _build(
     fmt: ExportFormat = ExportFormat.CSV,
 ) -> DatasetExportRequest:
     """Raw strings are passed as they are; other values are JSON-encoded first (as a client would)."""
-    return build_dataset_request(
-        "acme",
-        dataset,
-        fmt=fmt,
-        bounds=bounds or {},
-        lists=lists or {},
-        incident_id=incident_id,
-        filter_json=filter if filter is None or isinstance(filter, str) else json.dumps(filter),
-        sort_json=sort if sort is None or isinstance(sort, str) else json.dumps(sort),
-        bom=False,
-        now=NOW,
-    )
+    params: dict[str, Any] = {"format": fmt.value, **(bounds or {}), **(lists or {}), "incident_id": incident_id}
+    params["filter"] = filter if filter is None or isinstance(filter, str) else json.dumps(filter)
+    params["sort"] = sort if sort is None or isinstance(sort, str) else json.dumps(sort)
+    query = DatasetExportQuery.model_validate({name: value for name, value in params.items() if value is not None})
+    return build_dataset_request("acme", dataset, query, NOW)
 
 
 def _with_bound(name: str, value: str) -> dict[str, Any]:
@@ -610,18 +603,18 @@ def test_sort_that_is_not_json(raw):
 
 
 def test_a_full_request():
-    request = build_dataset_request(
-        "globex",
-        "incidents",
-        fmt=ExportFormat.JSON,
-        bounds={"from_time": "2026-03-01T00:00:00+01:00", "to": None, "range_start": None},
-        lists={"severities": ["HIGH", "MEDIUM"], "priorities": None, "tags": ["PROD"]},
-        incident_id=None,
-        filter_json=json.dumps({"statuses": ["OPEN"], "project_ids": [0, 24], "range": {"end": "2026-03-02"}}),
-        sort_json=json.dumps({"field": "created_at", "direction": "desc"}),
-        bom=True,
-        now=NOW,
+    query = DatasetExportQuery.model_validate(
+        {
+            "format": "json",
+            "from_time": "2026-03-01T00:00:00+01:00",
+            "severities": ["HIGH", "MEDIUM"],
+            "tags": ["PROD"],
+            "filter": json.dumps({"statuses": ["OPEN"], "project_ids": [0, 24], "range": {"end": "2026-03-02"}}),
+            "sort": json.dumps({"field": "created_at", "direction": "desc"}),
+            "bom": True,
+        }
     )
+    request = build_dataset_request("globex", "incidents", query, NOW)
     assert request == DatasetExportRequest(
         tenant_id="globex",
         dataset=Dataset.INCIDENTS,
@@ -639,16 +632,5 @@ def test_a_full_request():
 
 def test_now_with_an_offset_is_kept_as_the_same_instant():
     eastern = timezone(timedelta(hours=-5))
-    request = build_dataset_request(
-        "acme",
-        "retrospectives",
-        fmt=ExportFormat.CSV,
-        bounds={},
-        lists={},
-        incident_id=None,
-        filter_json=None,
-        sort_json=None,
-        bom=False,
-        now=NOW.astimezone(eastern),
-    )
+    request = build_dataset_request("acme", "retrospectives", DatasetExportQuery(), NOW.astimezone(eastern))
     assert request.end == NOW

@@ -1,10 +1,14 @@
-"""Query-string checks Powertools' validation does not make, and the error bodies every error maps to."""
+"""An endpoint's declaration, and what the resolver checks against it before Powertools validates: caller,
+permission, unknown or repeated parameters, body media type; and the error bodies every error maps to."""
 
 from __future__ import annotations
 
-import pytest
+import base64
 
-from export_service.api.query_guard import check_query_parameters, register_query_rules
+import pytest
+from pydantic import Field
+
+from export_service.api.endpoint import Endpoint, UnsupportedMediaTypeError, admit, check_query, resource_of
 from export_service.errors import (
     ExportServiceError,
     ExportTooLargeError,
@@ -15,23 +19,52 @@ from export_service.errors import (
     UnauthorizedError,
     UnknownParameterError,
 )
+from export_service.models.api_keys import Permission
+from export_service.models.export import QueryModel
+from tests.helpers import load_event
 
 pytestmark = pytest.mark.unit
 
-ALLOWED = frozenset({"format", "from", "to", "range_start", "range_end", "action", "user", "namespace", "bom"})
-PATH = "/test/guarded"
-register_query_rules(PATH, ALLOWED)
-register_query_rules("/test/repeatable", ALLOWED, repeatable={"action"})
+
+class Parameters(QueryModel):
+    format: str | None = None
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    range_start: str | None = None
+    range_end: str | None = None
+    action: list[str] | None = None  # a list: may repeat
+    user: str | None = None
+    namespace: str | None = None
+    bom: bool = False
+
+
+ENDPOINT = Endpoint(None, Parameters)
+
+
+def test_the_declaration_names_parameters_by_alias_and_lists_as_repeatable():
+    assert ENDPOINT.parameters == {
+        "format",
+        "from",
+        "to",
+        "range_start",
+        "range_end",
+        "action",
+        "user",
+        "namespace",
+    } | {"bom"}
+    assert ENDPOINT.repeatable == {"action"}
+    assert Endpoint(Permission.AUDIT_READ).parameters == frozenset()
+    assert resource_of("/v1/exports/<jobId>") == "/v1/exports/{jobId}"
 
 
 @pytest.mark.parametrize("multi", [None, {}, {"format": ["csv"], "from": ["2026-03-01"], "user": ["a@b.c"]}])
 def test_known_single_parameters_pass(multi):
-    check_query_parameters(PATH, multi)
+    check_query(multi, ENDPOINT)
 
 
 def test_unknown_parameter_is_named():
     with pytest.raises(UnknownParameterError) as caught:
-        check_query_parameters(PATH, {"format": ["csv"], "tenant": ["globex"]})
+        check_query({"format": ["csv"], "tenant": ["globex"]}, ENDPOINT)
     assert caught.value.to_body() == {
         "status": 400,
         "error": "UNKNOWN_PARAMETER",
@@ -43,7 +76,7 @@ def test_unknown_parameter_is_named():
 
 def test_repeated_scalar_is_invalid():
     with pytest.raises(InvalidParameterError) as caught:
-        check_query_parameters(PATH, {"from": ["2026-03-01", "2026-03-02"]})
+        check_query({"from": ["2026-03-01", "2026-03-02"]}, ENDPOINT)
     assert caught.value.to_body() == {
         "status": 400,
         "error": "INVALID_PARAMETER",
@@ -53,7 +86,49 @@ def test_repeated_scalar_is_invalid():
 
 
 def test_repeatable_parameter_may_repeat():
-    check_query_parameters("/test/repeatable", {"action": ["user.login", "user.logout"]})
+    check_query({"action": ["user.login", "user.logout"]}, ENDPOINT)
+
+
+def _event(context: dict | None, query: dict | None = None, body: str | None = None, content_type: str = ""):
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent  # noqa: PLC0415
+
+    raw = load_event("audit_export_get")
+    raw["requestContext"]["authorizer"] = context
+    raw["multiValueQueryStringParameters"] = query
+    raw["headers"] = {"Content-Type": content_type} if content_type else {}
+    raw["body"], raw["isBase64Encoded"] = (base64.b64encode(body.encode()).decode(), True) if body else (None, False)
+    return APIGatewayProxyEvent(raw)
+
+
+READER = {"tenantId": "acme", "keyId": "ak_acme_reader", "permissions": "AUDIT_READ"}
+AUDIT = Endpoint(Permission.AUDIT_READ, Parameters)
+
+
+def test_who_calls_is_checked_before_what_they_send():
+    bad = {"tenant": ["globex"]}
+    with pytest.raises(UnauthorizedError):
+        admit(_event(None, bad, "x", "text/plain"), AUDIT)
+    with pytest.raises(ForbiddenError):
+        admit(_event({**READER, "permissions": "INCIDENTS_READ"}, bad, "x", "text/plain"), AUDIT)
+    with pytest.raises(UnknownParameterError):
+        admit(_event(READER, bad, "x", "text/plain"), AUDIT)
+    with pytest.raises(UnsupportedMediaTypeError) as caught:
+        admit(_event(READER, None, "x", "text/plain"), AUDIT)
+    assert (caught.value.status, caught.value.parameter) == (415, "body")
+    principal = admit(_event(READER, {"from": ["2026-03-01"]}, '{"a": 1}', "Application/JSON; charset=utf-8"), AUDIT)
+    assert (principal.tenant_id, principal.permissions) == ("acme", {Permission.AUDIT_READ})
+
+
+def test_any_valid_key_passes_an_endpoint_without_a_permission_and_a_non_utf8_body_is_named():
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent  # noqa: PLC0415
+
+    nobody = {**READER, "permissions": ""}
+    assert admit(_event(nobody), Endpoint(None)).permissions == frozenset()
+    raw = _event(READER).raw_event
+    raw.update(body=base64.b64encode(b"\xff\xfe").decode(), isBase64Encoded=True, headers={})
+    with pytest.raises(InvalidParameterError) as caught:
+        admit(APIGatewayProxyEvent(raw), Endpoint(None))
+    assert caught.value.parameter == "body"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""export_audit against an in-memory store: bodies, limits (never truncated) and filenames."""
+"""The audit export through the export pipeline against an in-memory store: bodies, limits (never truncated) and
+filenames."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
 from export_service.errors import ExportTooLargeError
-from export_service.logic.audit_export import ExportLimits, build_audit_request, export_audit, lambda_payload_size
+from export_service.logic.audit_export import AuditExportRequest, build_audit_request
 from export_service.logic.audit_records import seal_audit_record
-from export_service.logic.formats import ExportFormat
-from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
+from export_service.logic.datasets import AUDIT_EXPORT
+from export_service.logic.export_engine import ExportBody, ExportLimits, TooLarge, export_inline, lambda_payload_size
+from export_service.models.audit import AUDIT_COLUMNS, AuditExportQuery, NewAuditRecord
+from export_service.models.export import ExportFormat
 from tests.helpers import CSV_HEADER
 from tests.unit.fakes import FakeAuditStore
 
@@ -54,16 +58,19 @@ def store() -> FakeAuditStore:
     return FakeAuditStore({"acme": ACME, "globex": GLOBEX})
 
 
-def _request(fmt=ExportFormat.CSV, start=None, end=None, bom=False, **filters):
-    return build_audit_request(
-        "acme",
-        fmt=fmt,
-        start=(("from", start), ("range_start", None)),
-        end=(("to", end), ("range_end", None)),
-        filters=filters,
-        bom=bom,
-        now=NOW,
-    )
+def _request(fmt=ExportFormat.CSV, start=None, end=None, bom=False, tenant="acme", **filters):
+    params = {"format": fmt.value, "from": start, "to": end, "bom": bom, **filters}
+    query = AuditExportQuery.model_validate({name: value for name, value in params.items() if value is not None})
+    return build_audit_request(tenant, query, NOW)
+
+
+def export_audit(request: AuditExportRequest, store: FakeAuditStore, limits: ExportLimits, now: datetime) -> ExportBody:
+    """The pipeline's inline export; a TooLarge result raised as the error a caller without jobs gets."""
+    query = AuditExportQuery()
+    result = export_inline(AUDIT_EXPORT, request, query, request.fmt, SimpleNamespace(audit=store), limits, now)
+    if isinstance(result, TooLarge):
+        raise result.error
+    return result
 
 
 def _csv_line(row: dict[str, str]) -> str:
@@ -144,15 +151,7 @@ def test_only_from_given_is_named_up_to_today(store):
 
 
 def test_tenant_without_records(store):
-    request = build_audit_request(
-        "initech",
-        fmt=ExportFormat.CSV,
-        start=(("from", None), ("range_start", None)),
-        end=(("to", None), ("range_end", None)),
-        filters={},
-        bom=False,
-        now=NOW,
-    )
+    request = _request(tenant="initech")
     result = export_audit(request, store, LIMITS, NOW)
     assert (result.body, result.records, result.filename) == (CSV_HEADER + "\r\n", 0, "audit-2026-03-19.csv")
     # A tenant with no records has no bounds: nothing is queried at all.

@@ -9,13 +9,20 @@ import pytest
 
 from export_service.dal.query import QueryPartition
 from export_service.errors import InvalidParameterError
-from export_service.logic.export_jobs import build_job_spec, chunk, freeze_parameters, new_job_id
-from export_service.logic.formats import ExportFormat
+from export_service.logic.datasets import export_spec
+from export_service.logic.export_jobs import JobSpec, build_job, chunk, frozen_parameters, job_query, new_job_id
 from export_service.models.api_keys import Permission, Principal
+from export_service.models.export import ExportFormat
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 19, 16, 0, tzinfo=UTC)
 ACME_ALL = Principal(tenant_id="acme", key_id="ak_acme_all", permissions=frozenset(Permission))
+
+
+def build_job_spec(tenant: str, dataset: str, fmt: ExportFormat, params: dict, now: datetime) -> JobSpec:
+    """A job's parameters validated by its dataset's query model, and the request they make."""
+    spec = export_spec(dataset)
+    return build_job(tenant, spec, fmt, job_query(spec, fmt, params), now)
 
 
 def _part(n: int) -> QueryPartition:
@@ -24,7 +31,7 @@ def _part(n: int) -> QueryPartition:
 
 def test_an_open_range_is_frozen_at_creation():
     spec = build_job_spec("acme", "audit", ExportFormat.CSV, {"from": "2026-03-01"}, NOW)
-    assert freeze_parameters({"from": "2026-03-01"}, spec) == {"from": "2026-03-01", "to": "2026-03-19T16:00:00.000Z"}
+    assert frozen_parameters(spec) == {"from": "2026-03-01", "format": "csv", "to": "2026-03-19T16:00:00.000Z"}
 
 
 @pytest.mark.parametrize(
@@ -38,13 +45,13 @@ def test_an_open_range_is_frozen_at_creation():
 )
 def test_a_given_end_is_kept(params):
     spec = build_job_spec("acme", "incidents", ExportFormat.CSV, params, NOW)
-    assert freeze_parameters(params, spec) == params
+    assert frozen_parameters(spec) == {**params, "format": "csv"}
 
 
 def test_a_tag_named_end_does_not_count_as_a_range_end():
     params = {"filter": json.dumps({"tags": ["end"]})}
     spec = build_job_spec("acme", "incidents", ExportFormat.CSV, params, NOW)
-    assert freeze_parameters(params, spec)["to"] == "2026-03-19T16:00:00.000Z"
+    assert frozen_parameters(spec)["to"] == "2026-03-19T16:00:00.000Z"
 
 
 @pytest.mark.parametrize(
@@ -133,7 +140,7 @@ def test_an_audit_job_carries_seed_003_filters_and_the_local_time_column():
     assert (request.locale, request.timezone) == ("de", "Europe/Berlin")
     assert spec.columns[-1] == "localTime"
     # the frozen parameters that every step rebuilds the job from give the same filters and columns
-    again = build_job_spec("acme", "audit", ExportFormat.JSONL, freeze_parameters(params, spec), NOW).request
+    again = build_job_spec("acme", "audit", ExportFormat.JSONL, frozen_parameters(spec), NOW).request
     assert isinstance(again, type(request))
     assert (again.any_of, again.metadata, again.locale, again.timezone, again.end) == (
         request.any_of,
@@ -153,11 +160,13 @@ def test_an_audit_job_without_locale_or_zone_has_the_default_columns():
 def test_an_incident_list_job_is_validated_as_the_list_and_frozen_with_its_own_end_name():
     params = {"severities": "HIGH,MEDIUM", "statuses": ["OPEN"], "from_time": "2026-03-01"}
     spec = build_job_spec("acme", "incident-list", ExportFormat.CSV, params, NOW)
-    assert spec.kind == "IncidentList" and spec.columns[0] == "id"
+    assert spec.spec.kind == "IncidentList" and spec.columns[0] == "id"
     assert spec.request.query.severities == ["HIGH", "MEDIUM"] and spec.request.query.statuses == ["OPEN"]
     # the list's end is to_time ("to" is not one of its parameters): a retried step reads the same incidents
-    frozen = freeze_parameters(params, spec)
-    assert frozen == {**params, "to_time": "2026-03-19T16:00:00.000Z"}
+    frozen = frozen_parameters(spec)
+    assert frozen == {"severities": ["HIGH,MEDIUM"], "statuses": ["OPEN"], "from_time": "2026-03-01"} | {
+        "to_time": "2026-03-19T16:00:00.000Z"
+    }
     assert build_job_spec("acme", "incident-list", ExportFormat.CSV, frozen, NOW).request.end == NOW
 
 
@@ -227,7 +236,7 @@ def test_a_jobs_recorded_permission_wins_and_an_unowned_old_job_needs_exports_re
 
 def test_starting_a_job_needs_the_datasets_read_permission_before_anything_is_read_or_recorded():
     from export_service.errors import ForbiddenError  # noqa: PLC0415
-    from export_service.logic.job_steps import JobContext, start_job  # noqa: PLC0415
+    from export_service.logic.job_steps import JobContext, start_requested_job  # noqa: PLC0415
 
     class Untouched:
         def __getattr__(self, name: str) -> object:
@@ -236,8 +245,8 @@ def test_starting_a_job_needs_the_datasets_read_permission_before_anything_is_re
     ctx = JobContext(stores=Untouched(), jobs=Untouched(), files=Untouched(), starter=Untouched())  # type: ignore[arg-type]
     writer = _key("ak_writer", Permission.EXPORTS_WRITE, Permission.EXPORTS_READ, Permission.INCIDENTS_READ)
     with pytest.raises(ForbiddenError) as caught:
-        start_job(ctx, writer, "audit", ExportFormat.CSV, {}, NOW)
+        start_requested_job(ctx, writer, "audit", ExportFormat.CSV, {}, NOW)
     assert "AUDIT_READ" in caught.value.message
     with pytest.raises(InvalidParameterError) as unknown:  # an unknown dataset is named before any permission
-        start_job(ctx, writer, "payroll", ExportFormat.CSV, {}, NOW)
+        start_requested_job(ctx, writer, "payroll", ExportFormat.CSV, {}, NOW)
     assert unknown.value.parameter == "dataset"

@@ -17,6 +17,7 @@ from export_service.logic.cursor import CursorPosition, open_cursor, seal_cursor
 from export_service.logic.incident_filters import build_incident_filter
 from export_service.logic.incident_stats import mean_hours, parse_timezone, summary_periods
 from export_service.models.alerts import AlertFilter
+from export_service.models.incident_api import IncidentFilterParams
 from export_service.models.incidents import Dataset
 
 KEY = b"unit-test-cursor-key-of-32-bytes-or-more"
@@ -27,15 +28,10 @@ POSITION = CursorPosition(
 
 
 def _filter(**kwargs):
-    lists = {name: kwargs.pop(name) for name in list(kwargs) if name not in ("from_time", "to_time", "text")}
-    return build_incident_filter(
-        "acme",
-        lists,
-        from_time=kwargs.get("from_time"),
-        to_time=kwargs.get("to_time"),
-        text_to_search=kwargs.get("text"),
-        now=NOW,
-    )
+    if "text" in kwargs:
+        kwargs["text_to_search"] = kwargs.pop("text")
+    params = IncidentFilterParams.model_validate({name: value for name, value in kwargs.items() if value is not None})
+    return build_incident_filter("acme", params, NOW)
 
 
 # ---- cursors ------------------------------------------------------------------------------------------------------

@@ -7,16 +7,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 
-from export_service.api.query_guard import check_query_parameters, route_permission
+from export_service.api.endpoint import Endpoint, EndpointRouter, admit
 from export_service.errors import ExportServiceError
-from export_service.logic.api_keys import principal_from_context, require_permission
-from export_service.models.api_keys import Permission
 from export_service.observability import logger
 
 JSON = "application/json"
@@ -39,21 +37,16 @@ def _body_problem(error: Mapping[str, Any]) -> tuple[str, str]:
     return path, f"request field '{path}': {error.get('msg', 'invalid value')}"
 
 
-def _json_or_unsupported(value: str) -> str:
+def _json_media_type(value: str) -> str:
     media, _, parameters = value.partition(";")
-    media = media.strip().lower()
-    if not media:
+    if media.strip().lower() != JSON:
         return value
-    if media == JSON:
-        return JSON + (f";{parameters}" if parameters else "")
-    return "unsupported/" + value  # no Powertools body parser takes it: RequestUnsupportedContentType, a 415
+    return JSON + (f";{parameters}" if parameters else "")
 
 
-def json_bodies_only(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """This API takes JSON bodies only. Powertools would parse form and multipart bodies (and fail with a ValueError
-    on a multipart type without a boundary), and it matches ``application/json`` case-sensitively: a body's media
-    type is read case-insensitively here, and any other type is marked unsupported, so the 415 handler answers it
-    after the permission check."""
+def json_media_types(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """JSON's media type in any letter case, as Powertools' body parser matches it (in lower case only); any other
+    type never reaches the parser (the endpoint check answers 415)."""
     if not event.get("body"):
         return event
     changed = dict(event)
@@ -67,61 +60,57 @@ def json_bodies_only(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _content_type(value: str | list[str]) -> str | list[str]:
     """One header value (``headers``) or its list (``multiValueHeaders``)."""
-    return [_json_or_unsupported(item) for item in value] if isinstance(value, list) else _json_or_unsupported(value)
+    return [_json_media_type(item) for item in value] if isinstance(value, list) else _json_media_type(value)
+
+
+def _domain_error(exc: ExportServiceError) -> Response:
+    logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
+    return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()))
 
 
 class ExportResolver(APIGatewayRestResolver):
-    """The REST resolver with the body's media type checked before Powertools parses it."""
+    """The REST resolver that admits each request against its endpoint's declaration before Powertools validates
+    it: who may call comes before what was sent (no key or permission is 401/403 even with bad input)."""
+
+    def __init__(self, endpoints: Mapping[tuple[str, str], Endpoint]) -> None:
+        super().__init__(enable_validation=True)
+        self._endpoints = dict(endpoints)
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        return super().resolve(json_bodies_only(event), context)
+        return super().resolve(json_media_types(event), context)
+
+    def _resolve(self) -> ResponseBuilder:
+        event = self.current_event
+        endpoint = self._endpoints.get((event.http_method.upper(), event.resource))
+        if endpoint is not None:
+            try:
+                principal = admit(event, endpoint)  # type: ignore[arg-type]  # the REST proxy event
+            except ExportServiceError as refused:
+                return ResponseBuilder(_domain_error(refused), serializer=self._serializer)
+            self.append_context(principal=principal)
+        return super()._resolve()
 
 
-def create_app(routers: Iterable[Router]) -> APIGatewayRestResolver:
-    app = ExportResolver(enable_validation=True)
+def create_app(routers: Iterable[EndpointRouter]) -> APIGatewayRestResolver:
+    routers = list(routers)
+    app = ExportResolver({key: value for router in routers for key, value in router.endpoints.items()})
     for router in routers:
         app.include_router(router)
 
-    @app.exception_handler(ExportServiceError)
-    def _domain_error(exc: ExportServiceError) -> Response:
-        logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
-        return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()))
-
-    def _caller_problem() -> Response | None:
-        """Who may call comes before what was sent: no key or permission is 401/403 even with bad input."""
-        event = app.current_event
-        try:
-            permission = route_permission(event.resource, event.http_method)
-            if permission is not None:
-                context = event.request_context.authorizer.get_context()  # type: ignore[attr-defined]
-                require_permission(principal_from_context(context), Permission(permission))
-            check_query_parameters(event.resource, event.multi_value_query_string_parameters)
-        except ExportServiceError as guard_error:
-            return _domain_error(guard_error)
-        return None
+    app.exception_handler(ExportServiceError)(_domain_error)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_body(_exc: RequestUnsupportedContentType) -> Response:
-        return _caller_problem() or error_response(
+        return error_response(
             415,
             "UNSUPPORTED_MEDIA_TYPE",
             "send the body as JSON with 'Content-Type: application/json'",
             parameter="body",
         )
 
-    @app.exception_handler(UnicodeDecodeError)
-    def _undecodable_body(_exc: UnicodeDecodeError) -> Response:
-        # API Gateway hands every body over base64-encoded (BinaryMediaTypes has */*); one that is not UTF-8 text
-        return _caller_problem() or error_response(
-            400, "INVALID_PARAMETER", "the request body is not UTF-8 JSON", parameter="body"
-        )
-
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:
         event = app.current_event
-        problem = _caller_problem()
-        if problem is not None:
-            return problem
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("loc", ())[:1] == ("body",):
             parameter, message = _body_problem(first)

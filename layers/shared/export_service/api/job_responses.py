@@ -2,18 +2,18 @@
 
 import base64
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from export_service.api.deps import get_dependencies
+from export_service.api.endpoint import request_event
 from export_service.config import Settings
-from export_service.errors import ExportTooLargeError
-from export_service.logic.export_engine import ExportBody, ExportLimits
+from export_service.logic.export_engine import ExportBody, ExportLimits, ExportSpec, TooLarge
 from export_service.logic.formats import ExportFormat
 from export_service.logic.job_steps import job_body, start_job
 from export_service.models.api_keys import Principal
@@ -36,15 +36,6 @@ def base_path(request_path: str, path: str) -> str:
     return request_path[: -len(path)] if path and request_path.endswith(path) else ""
 
 
-def parameters_from_query(multi: Mapping[str, Sequence[str]] | None, repeatable: Sequence[str] = ()) -> dict[str, Any]:
-    """A synchronous request's query parameters as job parameters (format travels separately)."""
-    return {
-        name: (list(values) if name in repeatable else values[-1])
-        for name, values in (multi or {}).items()
-        if name not in ("format", "file_type")  # the job's format travels on its own
-    }
-
-
 def export_limits(settings: Settings) -> ExportLimits:
     """The synchronous limits from validated settings."""
     return ExportLimits(
@@ -53,31 +44,26 @@ def export_limits(settings: Settings) -> ExportLimits:
 
 
 def file_or_job(
-    run: Callable[[], ExportBody],
+    result: ExportBody | TooLarge,
     *,
-    event: APIGatewayProxyEvent,
+    router: Router,
+    spec: ExportSpec[Any],
     principal: Principal,
-    dataset: str,
     fmt: ExportFormat,
     now: datetime,
-    repeatable: Sequence[str] = (),
 ) -> Response[str]:
-    """Serve the export inline (200 with the file), or, when it is too large, start the same request as an
-    asynchronous export and answer 202 + Location (400 EXPORT_TOO_LARGE where no state machine is configured)."""
+    """The export inline (200 with the file), or, when it is too large, the same validated request started as an
+    asynchronous export for the key that asked: 202 + Location (400 EXPORT_TOO_LARGE where no state machine is
+    configured)."""
+    if isinstance(result, ExportBody):
+        return file_response(result, tenant=principal.tenant_id, dataset=spec.name, fmt=fmt)
     deps = get_dependencies()
-    tenant = principal.tenant_id
-    try:
-        result = run()
-    except ExportTooLargeError as too_large:
-        if not deps.settings.state_machine_arn:
-            raise
-        parameters = parameters_from_query(event.multi_value_query_string_parameters, repeatable)
-        estimated = int(too_large.details.get("matchedRecords", 0))
-        # the key that asked collects the job (its route already checked the dataset's read permission)
-        job = start_job(deps.jobs(), principal, dataset, fmt, parameters, now, estimated=estimated)
-        logger.info("sync export handed to a job", tenant=tenant, dataset=dataset, job_id=job["job_id"])
-        return accepted(job, now, base_path(event.request_context.path, event.path))
-    return file_response(result, tenant=tenant, dataset=dataset, fmt=fmt)
+    if not deps.settings.state_machine_arn:
+        raise result.error
+    job = start_job(deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched)
+    logger.info("sync export handed to a job", tenant=principal.tenant_id, dataset=spec.name, job_id=job["job_id"])
+    event = request_event(router)
+    return accepted(job, now, base_path(event.request_context.path, event.path))
 
 
 def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[str]:

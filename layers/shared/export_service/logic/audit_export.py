@@ -11,18 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from export_service.dal.query import QueryPartition
 from export_service.errors import ExportTooLargeError, InvalidParameterError, InvalidRangeError
 from export_service.logic.audit_pdf import MAX_PDF_RECORDS, PdfOverflow, PdfReport, render_audit_pdf
-from export_service.logic.export_engine import (
-    ExportBody,
-    ExportLimits,
-    Overflow,
-    clamp_to_bounds,
-    content_type,
-    count_capped,
-    export_filename,
-    lambda_payload_size,
-    render,
-    too_large,
-)
+from export_service.logic.export_engine import ExportBody, ExportLimits, ExportPlan, clamp_to_bounds, export_filename
 from export_service.logic.formats import ExportFormat
 from export_service.logic.localize import (
     DEFAULT_LOCALE,
@@ -37,28 +26,15 @@ from export_service.models.audit import (
     AUDIT_LIST_FILTERS,
     LOCAL_TIME_COLUMN,
     METADATA_KEYS,
-    AuditFileType,
+    AuditExportQuery,
+    metadata_parameter,
 )
 from export_service.timefmt import ceil_to_millisecond, format_instant, parse_instant
-
-__all__ = [
-    "ExportBody",
-    "ExportLimits",
-    "build_audit_request",
-    "export_audit",
-    "export_audit_pdf",
-    "lambda_payload_size",
-]
 
 AUDIT_FILTERS = ("action", "user", "namespace")
 MAX_FILTER_CHARS = 256  # keeps every index key far below DynamoDB's 2,048-byte partition key limit
 MAX_LIST_VALUES = 50  # values of one repeatable filter: DynamoDB allows 100 operands in an IN
-_NARROW = "'from'/'to' or add filters (action, user, namespace, event_type, sub_type, system_source, auditee_id)"
-
-
-def metadata_parameter(key: str) -> str:
-    """The query parameter of a metadata key (seed 003): ``metadata[entity_id]``."""
-    return f"metadata[{key}]"
+NARROW = "'from'/'to' or add filters (action, user, namespace, event_type, sub_type, system_source, auditee_id)"
 
 
 class AuditQueryStore(Protocol):
@@ -83,7 +59,7 @@ class AuditExportRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     tenant_id: str
-    fmt: AuditFileType
+    fmt: ExportFormat
     start: datetime | None  # None: from the tenant's first record
     end: datetime
     bounded: bool  # the caller gave at least one bound (names the file by range, else by today's date)
@@ -103,11 +79,6 @@ class AuditExportRequest(BaseModel):
     def columns(self) -> tuple[str, ...]:
         return (*AUDIT_COLUMNS, LOCAL_TIME_COLUMN) if self.localized else AUDIT_COLUMNS
 
-    @property
-    def export_format(self) -> ExportFormat:
-        """The machine-readable format (a PDF request has its own renderer and never reaches the writers)."""
-        return ExportFormat(self.fmt.value) if self.fmt is not AuditFileType.PDF else ExportFormat.CSV
-
     def applied_filters(self) -> list[tuple[str, str]]:
         """(parameter, value) of every filter, in the API's names, for people (the PDF's first page)."""
         fields = {field: name for name, field in AUDIT_LIST_FILTERS.items()}
@@ -124,18 +95,6 @@ def localize_pages(
     if not request.localized:
         return pages
     return with_local_time(pages, Localizer(request.locale, request.timezone), LOCAL_TIME_COLUMN)
-
-
-def _pick(first: tuple[str, str | None], second: tuple[str, str | None]) -> tuple[str, str] | None:
-    """One of two synonymous parameters (``from``/``range_start``); both at once is ambiguous."""
-    (name_a, value_a), (name_b, value_b) = first, second
-    if value_a is not None and value_b is not None:
-        raise InvalidParameterError(f"give either '{name_a}' or '{name_b}', not both", parameter=name_b)
-    if value_a is not None:
-        return name_a, value_a
-    if value_b is not None:
-        return name_b, value_b
-    return None
 
 
 def _check_length(name: str, value: str) -> None:
@@ -178,24 +137,10 @@ def _metadata_filters(metadata: Mapping[str, str | None]) -> dict[str, str]:
     return checked
 
 
-def build_audit_request(
-    tenant_id: str,
-    *,
-    fmt: AuditFileType | ExportFormat,
-    start: tuple[tuple[str, str | None], tuple[str, str | None]],
-    end: tuple[tuple[str, str | None], tuple[str, str | None]],
-    filters: Mapping[str, str | None],
-    bom: bool,
-    now: datetime,
-    lists: Mapping[str, Sequence[str] | None] | None = None,
-    metadata: Mapping[str, str | None] | None = None,
-    locale: str | None = None,
-    timezone: str | None = None,
-) -> AuditExportRequest:
-    """Check times, range, filters, locale and zone; ``start``/``end`` are pairs of (parameter name, raw value) for
-    the synonyms; ``lists`` maps seed 003's repeatable parameters to their values, ``metadata`` its keys to values."""
-    start_given = _pick(*start)
-    end_given = _pick(*end)
+def build_audit_request(tenant_id: str, query: AuditExportQuery, now: datetime) -> AuditExportRequest:
+    """Check times, range, filters, locale and zone of a request whose synonyms the query model resolved."""
+    start_given = query.start_bound()
+    end_given = query.end_bound()
     start_at = ceil_to_millisecond(parse_instant(start_given[1], start_given[0])) if start_given else None
     end_at = parse_instant(end_given[1], end_given[0]) if end_given else now
     if start_at is not None and start_at > end_at:
@@ -205,69 +150,39 @@ def build_audit_request(
             f"'{start_name}' ({format_instant(start_at)}) is after '{end_name}' ({format_instant(end_at)})",
             parameter=start_name,
         )
+    filters = query.exact_filters()
     for name, value in filters.items():
         if value is not None:
             _check_length(name, value)
     return AuditExportRequest(
         tenant_id=tenant_id,
-        fmt=AuditFileType(fmt.value),
+        fmt=query.fmt,
         start=start_at,
         end=end_at,
         bounded=bool(start_given or end_given),
         filters={name: value for name, value in filters.items() if value},
-        bom=bom,
-        any_of=_list_filters(lists or {}),
-        metadata=_metadata_filters(metadata or {}),
-        locale=parse_locale(locale),
-        timezone=parse_timezone(timezone),
+        bom=query.bom,
+        any_of=_list_filters(query.list_filters()),
+        metadata=_metadata_filters(query.metadata_filters()),
+        locale=parse_locale(query.locale),
+        timezone=parse_timezone(query.timezone),
     )
 
 
-def plan_audit(request: AuditExportRequest, store: AuditQueryStore) -> tuple[list[QueryPartition], datetime]:
+def plan_audit(request: AuditExportRequest, store: AuditQueryStore) -> ExportPlan:
     """The Queries of a request, clamped to the tenant's days; and the start date that names the file."""
     # Only days that can hold records are planned: an unbounded or very wide range costs no empty Queries.
     window, name_start = clamp_to_bounds(request.start, request.end, store.bounds(request.tenant_id))
     parts = store.plan(request.tenant_id, *window, request.filters, request.any_of, request.metadata) if window else []
-    return parts, name_start
+    return ExportPlan(parts, name_start)
 
 
-def export_audit(
-    request: AuditExportRequest, store: AuditQueryStore, limits: ExportLimits, now: datetime
-) -> ExportBody:
-    """Render the whole (bounded) result; never truncates: too many records or bytes is an error with a count."""
-    parts, name_start = plan_audit(request, store)
-
-    def metadata(total: int) -> dict[str, object]:
-        return {
-            "exportedAt": format_instant(now),
-            "from": format_instant(request.start) if request.start else None,
-            "to": format_instant(request.end),
-            "totalRecords": total,
-            "format": request.fmt.value,
-            **envelope_locale(request),
-        }
-
-    try:
-        body, written = render(
-            localize_pages(request, store.read_plan(parts, limits.prefetch)),
-            request.export_format,
-            request.columns,
-            limits=limits,
-            kind="AuditExport",
-            metadata=metadata,
-            bom=request.bom,
-        )
-    except Overflow as overflow:
-        matched = count_capped(store.count, parts, limits.count_cap)
-        raise too_large(overflow.reason, matched, limits, _NARROW) from None
-    return ExportBody(
-        body=body,
-        content_type=content_type(request.export_format),
-        filename=export_filename(
-            "audit", request.fmt, start=name_start, end=request.end, bounded=request.bounded, now=now
-        ),
-        records=written,
-    )
+def audit_envelope(request: AuditExportRequest) -> dict[str, Any]:
+    return {
+        "from": format_instant(request.start) if request.start else None,
+        "to": format_instant(request.end),
+        **envelope_locale(request),
+    }
 
 
 def export_audit_pdf(
@@ -276,7 +191,7 @@ def export_audit_pdf(
     """The PDF report (synchronous only): at most 5,000 records, else a 400 telling to narrow or use CSV.
 
     The records are read once: the renderer stops at the 5,001st (memory is bounded by the cap)."""
-    parts, name_start = plan_audit(request, store)
+    plan = plan_audit(request, store)
     report = PdfReport(
         tenant=request.tenant_id,
         start=request.start,
@@ -284,7 +199,7 @@ def export_audit_pdf(
         filters=request.applied_filters(),
         generated_at=now,
     )
-    records = store.read_plan(parts, limits.prefetch)
+    records = store.read_plan(plan.parts, limits.prefetch)
     try:
         body, written = render_audit_pdf(
             records, report, Localizer(request.locale, request.timezone), max_records=MAX_PDF_RECORDS
@@ -305,7 +220,7 @@ def export_audit_pdf(
         body=body,
         content_type=PDF_CONTENT_TYPE,
         filename=export_filename(
-            "audit", request.fmt, start=name_start, end=request.end, bounded=request.bounded, now=now
+            "audit", request.fmt, start=plan.name_start, end=request.end, bounded=request.bounded, now=now
         ),
         records=written,
     )
@@ -316,8 +231,8 @@ PDF_CONTENT_TYPE = "application/pdf"
 
 def _pdf_too_large(parameter: str) -> ExportTooLargeError:
     return ExportTooLargeError(
-        f"more than {MAX_PDF_RECORDS:,} events match, the most a PDF export holds (seed 003). Narrow the filters "
-        f"({_NARROW}) or set '{parameter}' to csv (file_type=csv), which has no such limit.",
+        f"more than {MAX_PDF_RECORDS:,} events match, the most a PDF export holds. Narrow the filters "
+        f"({NARROW}) or set '{parameter}' to csv (file_type=csv), which has no such limit.",
         parameter=parameter,
         matchedRecords=MAX_PDF_RECORDS + 1,
         limit=MAX_PDF_RECORDS,

@@ -1,4 +1,4 @@
-"""GET /v1/export/{dataset}: seed 004's datasets with seed 002's filters and Validio's JSON filter and sort."""
+"""The incident datasets' exports: their filters (lists, an incident, the Validio-style JSON filter and sort)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,9 @@ from pydantic import BaseModel, ConfigDict
 from export_service.dal.incident_store import IncidentQuery
 from export_service.dal.query import QueryPartition
 from export_service.errors import InvalidParameterError, InvalidRangeError, NotFoundError
-from export_service.logic.export_engine import (
-    ExportBody,
-    ExportLimits,
-    Overflow,
-    clamp_to_bounds,
-    content_type,
-    count_capped,
-    export_filename,
-    render,
-    too_large,
-)
+from export_service.logic.export_engine import ExportPlan, clamp_to_bounds
 from export_service.logic.formats import ExportFormat
-from export_service.models.incidents import DATASETS, PRIORITIES, SEVERITIES, STATUSES, Dataset
+from export_service.models.incidents import DATASETS, PRIORITIES, SEVERITIES, STATUSES, Dataset, DatasetExportQuery
 from export_service.timefmt import ceil_to_millisecond, format_instant, parse_instant
 
 LIST_FILTERS: dict[str, tuple[str, ...] | None] = {
@@ -47,7 +37,7 @@ MAX_VALUE_CHARS = 128
 MAX_JSON_CHARS = 8192
 MAX_ID_CHARS = 200
 _INTEGER = re.compile(r"^-?[0-9]{1,18}$")  # fits DynamoDB's 38-digit numbers and a 64-bit integer
-_NARROW = "the time range ('from'/'to') or add filters (filter, severities, incident_id, ...)"
+NARROW = "the time range ('from'/'to') or add filters (filter, severities, incident_id, ...)"
 
 
 class DatasetQueryStore(Protocol):
@@ -225,21 +215,13 @@ def _one_bound(candidates: Mapping[str, str | None], which: str) -> tuple[str, d
 
 
 def build_dataset_request(
-    tenant_id: str,
-    dataset_name: str,
-    *,
-    fmt: ExportFormat,
-    bounds: Mapping[str, str | None],
-    lists: Mapping[str, Sequence[str] | None],
-    incident_id: str | None,
-    filter_json: str | None,
-    sort_json: str | None,
-    bom: bool,
-    now: datetime,
+    tenant_id: str, dataset_name: str, query: DatasetExportQuery, now: datetime
 ) -> DatasetExportRequest:
-    """Validate everything a caller can send; ``bounds`` maps from/to/from_time/... to raw values."""
+    """Validate everything a caller can send (the query model gives the parameters, typed)."""
     dataset = parse_dataset(dataset_name)
-    document = _filter_object(filter_json)
+    document = _filter_object(query.filter)
+    lists = query.list_filters()
+    incident_id = query.incident_id
     time_range = document.get("range") or {}
     chosen: dict[str, Any] = {}
     for name in LIST_FILTERS:
@@ -271,10 +253,8 @@ def build_dataset_request(
                 f"'{name}' filters incidents; it applies to dataset 'incidents' only (use incident_id here)",
                 parameter=name,
             )
-    start_candidates = {name: bounds.get(name) for name in START_NAMES[:3]}
-    start_candidates["filter.range.start"] = time_range.get("start")
-    end_candidates = {name: bounds.get(name) for name in END_NAMES[:3]}
-    end_candidates["filter.range.end"] = time_range.get("end")
+    start_candidates = {**query.start_candidates(), "filter.range.start": time_range.get("start")}
+    end_candidates = {**query.end_candidates(), "filter.range.end": time_range.get("end")}
     start = _one_bound(start_candidates, "start")
     end = _one_bound(end_candidates, "end")
     start_at = ceil_to_millisecond(start[1]) if start else None
@@ -288,19 +268,17 @@ def build_dataset_request(
     return DatasetExportRequest(
         tenant_id=tenant_id,
         dataset=dataset,
-        fmt=fmt,
+        fmt=query.fmt,
         start=start_at,
         end=end_at,
         bounded=bool(start or end),
         query=IncidentQuery(**chosen, incident_id=chosen_incident),
-        descending=parse_sort(sort_json),
-        bom=bom,
+        descending=parse_sort(query.sort),
+        bom=query.bom,
     )
 
 
-def plan_dataset(
-    request: DatasetExportRequest, store: DatasetQueryStore
-) -> tuple[list[QueryPartition], datetime, str | None]:
+def plan_dataset(request: DatasetExportRequest, store: DatasetQueryStore) -> ExportPlan:
     """The Queries of a request clamped to the tenant's days, the start date naming the file, and the entity name
     (the incident's number when the export is scoped to one incident)."""
     window, name_start = clamp_to_bounds(request.start, request.end, store.bounds(request.tenant_id, request.dataset))
@@ -309,49 +287,15 @@ def plan_dataset(
     if request.query.incident_id:
         incident = store.get_incident(request.tenant_id, request.query.incident_id)
         entity = str(incident.get("number") or request.query.incident_id) if incident else request.query.incident_id
-    return parts, name_start, entity
+    return ExportPlan(parts, name_start, entity)
 
 
-def export_dataset(
-    request: DatasetExportRequest, store: DatasetQueryStore, limits: ExportLimits, now: datetime
-) -> ExportBody:
-    spec = DATASETS[request.dataset]
-    parts, name_start, entity = plan_dataset(request, store)
-
-    def metadata(total: int) -> dict[str, Any]:
-        applied = request.query.model_dump(exclude_defaults=True)
-        return {
-            "exportedAt": format_instant(now),
-            "dataset": request.dataset.value,
-            "source": spec.source,
-            "from": format_instant(request.start) if request.start else None,
-            "to": format_instant(request.end),
-            "filter": applied,
-            "sort": {"field": "created_at", "direction": "desc" if request.descending else "asc"},
-            "totalRecords": total,
-            "format": request.fmt.value,
-        }
-
-    try:
-        body, written = render(
-            store.read_plan(request.dataset, parts, limits.prefetch),
-            request.fmt,
-            spec.columns,
-            limits=limits,
-            kind="DatasetExport",
-            metadata=metadata,
-            bom=request.bom,
-        )
-    except Overflow as overflow:
-        matched = count_capped(store.count, parts, limits.count_cap)
-        raise too_large(overflow.reason, matched, limits, _NARROW) from None
-    filename = export_filename(
-        request.dataset.value,
-        request.fmt,
-        start=name_start,
-        end=request.end,
-        bounded=request.bounded,
-        now=now,
-        entity=entity,
-    )
-    return ExportBody(body=body, content_type=content_type(request.fmt), filename=filename, records=written)
+def dataset_envelope(request: DatasetExportRequest) -> dict[str, Any]:
+    return {
+        "dataset": request.dataset.value,
+        "source": DATASETS[request.dataset].source,
+        "from": format_instant(request.start) if request.start else None,
+        "to": format_instant(request.end),
+        "filter": request.query.model_dump(exclude_defaults=True),
+        "sort": {"field": "created_at", "direction": "desc" if request.descending else "asc"},
+    }

@@ -1,4 +1,6 @@
-"""What every synchronous export shares: rendering pages into one bounded body, the size limits, filenames."""
+"""The one export pipeline: a dataset's spec (columns, planner, reader, envelope, filename) run as plan -> read ->
+render -> count -> filename, inline within the synchronous limits, or as a "too large" result that carries the
+validated request into an export job. The job's steps use the same spec."""
 
 from __future__ import annotations
 
@@ -9,10 +11,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from export_service.dal.query import QueryPartition
 from export_service.errors import ExportTooLargeError
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat, make_writer, wrap_envelope
+from export_service.models.api_keys import Permission
+from export_service.models.export import QueryModel
+from export_service.timefmt import format_instant
+
+Request = TypeVar("Request")
+Pages = Iterable[Sequence[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -135,3 +144,85 @@ def export_filename(
 
 def content_type(fmt: ExportFormat) -> str:
     return CONTENT_TYPES[fmt]
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    parts: list[QueryPartition]
+    name_start: datetime | None  # the start date that names the file
+    entity: str | None = None  # names the file too (an incident's number)
+
+
+@dataclass(frozen=True)
+class ExportSpec(Generic[Request]):
+    """What a dataset supplies to the pipeline; everything else (limits, formats, jobs) is shared."""
+
+    name: str  # the dataset's name in export jobs
+    resource: str  # what its files are named after
+    permission: Permission  # reads its rows, on every path
+    query: type[QueryModel]  # its parameters: validated the same way inline and in a job
+    kind: str  # the JSON envelope's kind
+    narrow: str  # how to narrow a request that is too large
+    build: Callable[[str, Any, datetime], Request]  # (tenant, query, now) -> a validated request
+    plan: Callable[[Request, Any], ExportPlan]  # (request, stores)
+    read: Callable[[Request, Any, Sequence[QueryPartition], int], Pages]  # (request, stores, parts, prefetch)
+    counter: Callable[[Any], Callable[[QueryPartition, int], int]]  # stores -> count(part, cap)
+    columns: Callable[[Request], tuple[str, ...]]
+    envelope: Callable[[Request], dict[str, Any]]  # the JSON envelope's metadata (besides counts and format)
+    bounds: Callable[[Request], tuple[datetime | None, datetime, bool]]  # start, end, whether the caller bounded it
+    bom: Callable[[Request], bool] = lambda _request: False
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """An export over the synchronous limits, never truncated: the error to answer where no job can run, and the
+    validated request to hand to an export job."""
+
+    error: ExportTooLargeError
+    matched: int
+    query: QueryModel
+
+
+def spec_filename(spec: ExportSpec[Any], request: Any, plan: ExportPlan, fmt: StrEnum, now: datetime) -> str:
+    _start, end, bounded = spec.bounds(request)
+    return export_filename(
+        spec.resource, fmt, start=plan.name_start, end=end, bounded=bounded, now=now, entity=plan.entity
+    )
+
+
+def envelope_metadata(spec: ExportSpec[Any], request: Any, now: datetime) -> dict[str, Any]:
+    """The JSON envelope's metadata before the counts: when, and what the request selected."""
+    return {"exportedAt": format_instant(now), **spec.envelope(request)}
+
+
+def export_inline(
+    spec: ExportSpec[Request],
+    request: Request,
+    query: QueryModel,
+    fmt: ExportFormat,
+    stores: Any,
+    limits: ExportLimits,
+    now: datetime,
+) -> ExportBody | TooLarge:
+    """Plan, read, render and name the whole (bounded) export; too many records or bytes is a TooLarge carrying
+    the count and ``query``, never a truncated file."""
+    plan = spec.plan(request, stores)
+
+    def metadata(total: int) -> dict[str, Any]:
+        return {**envelope_metadata(spec, request, now), "totalRecords": total, "format": fmt.value}
+
+    try:
+        body, written = render(
+            spec.read(request, stores, plan.parts, limits.prefetch),
+            fmt,
+            spec.columns(request),
+            limits=limits,
+            kind=spec.kind,
+            metadata=metadata,
+            bom=spec.bom(request),
+        )
+    except Overflow as overflow:
+        matched = count_capped(spec.counter(stores), plan.parts, limits.count_cap)
+        return TooLarge(too_large(overflow.reason, matched, limits, spec.narrow), matched, query)
+    filename = spec_filename(spec, request, plan, fmt, now)
+    return ExportBody(body=body, content_type=content_type(fmt), filename=filename, records=written)

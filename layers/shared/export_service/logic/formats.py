@@ -6,20 +6,15 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Any, Protocol, TextIO
 
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    JSON = "json"
-    JSONL = "jsonl"
-
+from export_service.models.export import ExportFormat
 
 CONTENT_TYPES: dict[ExportFormat, str] = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
     ExportFormat.JSON: "application/json",
     ExportFormat.JSONL: "application/x-ndjson",
+    ExportFormat.PDF: "application/pdf",
 }
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Google Sheets (OWASP CSV injection).
@@ -125,6 +120,8 @@ def make_writer(
     fmt: ExportFormat, out: TextIO, columns: Sequence[str], *, bom: bool = False, header: bool = True
 ) -> RecordWriter:
     """``header=False``: the body of a part file (no CSV header or BOM; JSON records without brackets)."""
+    if fmt is ExportFormat.PDF:
+        raise ValueError("a PDF is a report with its own renderer, not a stream of records")
     if fmt is ExportFormat.CSV:
         return CsvWriter(out, columns, bom=bom and header, header=header)
     if fmt is ExportFormat.JSONL:

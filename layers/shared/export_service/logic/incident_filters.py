@@ -1,10 +1,9 @@
-"""Seed 002's incident filters, validated once for the list, the distribution and the summary."""
+"""The incident filters, validated once for the list, its export, the distribution and the summary."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from export_service.dal.incident_store import IncidentQuery
 from export_service.errors import InvalidParameterError, InvalidRangeError
 from export_service.logic.dataset_export import list_filter, split_values
+from export_service.models.incident_api import IncidentFilterParams
 from export_service.models.incidents import IMPACTS, SEVERITIES, STATUSES
 from export_service.timefmt import ceil_to_millisecond, format_instant, parse_instant
 
@@ -74,15 +74,8 @@ def _search(text: str | None) -> str | None:
     return text.strip().lower()
 
 
-def build_incident_filter(
-    tenant_id: str,
-    lists: Mapping[str, Sequence[str] | None],
-    *,
-    from_time: str | None,
-    to_time: str | None,
-    text_to_search: str | None,
-    now: datetime,
-) -> IncidentFilter:
+def build_incident_filter(tenant_id: str, params: IncidentFilterParams, now: datetime) -> IncidentFilter:
+    lists, from_time, to_time = params.lists(), params.from_time, params.to_time
     chosen: dict[str, Any] = {}
     for name in INCIDENT_FILTERS:
         values = split_values(lists.get(name))
@@ -96,7 +89,7 @@ def build_incident_filter(
         )
     return IncidentFilter(
         tenant_id=tenant_id,
-        query=IncidentQuery(**chosen, search=_search(text_to_search)),
+        query=IncidentQuery(**chosen, search=_search(params.text_to_search)),
         start=start,
         end=end,
         end_given=to_time is not None,

@@ -11,18 +11,7 @@ from export_service.dal.incident_store import IncidentQuery
 from export_service.dal.query import QueryPartition
 from export_service.errors import NotFoundError
 from export_service.logic.cursor import CursorPosition, open_cursor, seal_cursor
-from export_service.logic.export_engine import (
-    ExportBody,
-    ExportLimits,
-    Overflow,
-    clamp_to_bounds,
-    content_type,
-    count_capped,
-    export_filename,
-    render,
-    too_large,
-)
-from export_service.logic.formats import ExportFormat
+from export_service.logic.export_engine import ExportPlan, clamp_to_bounds
 from export_service.logic.incident_filters import IncidentFilter
 from export_service.models.incident_api import LIST_FIELDS
 from export_service.models.incidents import Dataset
@@ -107,34 +96,28 @@ def list_incidents(
     return [list_item(record) for record in taken[:limit]], next_cursor
 
 
-def export_incident_list(
-    request: IncidentFilter, store: IncidentReader, limits: ExportLimits, now: datetime
-) -> ExportBody:
-    """Every matching incident as CSV (the list's fields and order), through the export engine: over the
-    synchronous limits it is refused with the count, never truncated."""
-    parts = plan_incidents(request, store, descending=True)
-    pages = (
-        [list_item(record) for record in page]
-        for page in store.read_fields(parts, STORED_FIELDS, prefetch=limits.prefetch)
-    )
-    try:
-        body, written = render(pages, ExportFormat.CSV, LIST_FIELDS, limits=limits, kind="", metadata=_no_metadata)
-    except Overflow as overflow:
-        matched = count_capped(store.count, parts, limits.count_cap)
-        raise too_large(overflow.reason, matched, limits, "the time range (from_time/to_time) or add filters") from None
-    filename = export_filename(
-        "incidents",
-        ExportFormat.CSV,
-        start=request.start,
-        end=request.end,
-        bounded=request.bounded,
-        now=now,
-    )
-    return ExportBody(body=body, content_type=content_type(ExportFormat.CSV), filename=filename, records=written)
+NARROW = "the time range (from_time/to_time) or add filters"
 
 
-def _no_metadata(_total: int) -> dict[str, Any]:  # CSV has no envelope
-    return {}
+def plan_list_export(request: IncidentFilter, store: IncidentReader) -> ExportPlan:
+    """Every match, newest first, as the list orders them."""
+    return ExportPlan(plan_incidents(request, store, descending=True), request.start)
+
+
+def read_list_items(
+    store: IncidentReader, parts: Sequence[QueryPartition], prefetch: int
+) -> Iterator[list[dict[str, Any]]]:
+    for page in store.read_fields(parts, STORED_FIELDS, prefetch=prefetch):
+        yield [list_item(record) for record in page]
+
+
+def list_envelope(request: IncidentFilter) -> dict[str, Any]:
+    return {
+        "from": format_instant(request.start) if request.start else None,
+        "to": format_instant(request.end),
+        "filter": request.query.model_dump(exclude_defaults=True),
+        "sort": {"field": "created_time", "direction": "desc"},
+    }
 
 
 def get_incident_record(store: IncidentReader, tenant: str, incident_id: str) -> dict[str, Any]:

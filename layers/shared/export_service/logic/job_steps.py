@@ -13,29 +13,28 @@ from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
 from export_service.logic.api_keys import require_permission
-from export_service.logic.audit_export import AuditExportRequest, envelope_locale
-from export_service.logic.dataset_export import DatasetExportRequest
-from export_service.logic.export_engine import count_capped
+from export_service.logic.datasets import export_spec, read_permission
+from export_service.logic.export_engine import ExportSpec, count_capped, envelope_metadata
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
     FilesLike,
     JobSpec,
     JobStoreLike,
     SourceStores,
-    build_job_spec,
+    build_job,
     chunk,
     export_part,
     filename_for,
-    freeze_parameters,
+    frozen_parameters,
     job_prefix,
+    job_query,
     new_job_id,
     plan_parts,
-    read_permission,
     stitch,
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
 from export_service.models.api_keys import Permission, Principal
-from export_service.models.incidents import DATASETS
+from export_service.models.export import QueryModel
 from export_service.timefmt import format_instant
 
 
@@ -65,39 +64,46 @@ class GoneError(ExportServiceError):
     code = "GONE"
 
 
-def _counter(stores: SourceStores, dataset: str) -> Any:
-    return stores.audit.count if dataset == "audit" else stores.incidents.count
+def start_requested_job(
+    ctx: JobContext, principal: Principal, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """POST /v1/exports: an unknown dataset is a 400, then the dataset's read permission a 403, then the parameters,
+    validated by the dataset's query model (400 naming the parameter)."""
+    spec = export_spec(dataset)
+    require_permission(principal, spec.permission)  # who may read the rows comes before what was asked of them
+    query = job_query(spec, fmt, params)
+    # a dataset whose parameters name the format (file_type) says what the file is
+    return start_job(ctx, principal, spec, getattr(query, "fmt", fmt), query, now)
 
 
 def start_job(
     ctx: JobContext,
     principal: Principal,
-    dataset: str,
+    spec: ExportSpec[Any],
     fmt: ExportFormat,
-    params: Mapping[str, Any],
+    query: QueryModel,
     now: datetime,
     estimated: int | None = None,
 ) -> dict[str, Any]:
-    """Validate, record and start a job for ``principal``, who must hold the dataset's read permission; returns the
-    job item. ``estimated``: a count already made by the caller."""
+    """Record and start a job of a validated request for ``principal``, who must hold the dataset's read permission;
+    returns the job item. ``estimated``: a count already made by the caller."""
     tenant = principal.tenant_id
-    permission = read_permission(dataset)
-    require_permission(principal, permission)  # who may read the rows comes before what was asked of them
-    spec = build_job_spec(tenant, dataset, fmt, params, now)
-    parts, name_start, entity = plan_parts(spec, ctx.stores)
+    require_permission(principal, spec.permission)
+    job = build_job(tenant, spec, fmt, query, now)
+    plan = plan_parts(job, ctx.stores)
     if estimated is None:
-        estimated = count_capped(_counter(ctx.stores, dataset), parts, ctx.count_cap)
+        estimated = count_capped(spec.counter(ctx.stores), plan.parts, ctx.count_cap)
     job_id = new_job_id(now)
     expires = now + JOB_RETENTION
-    job = {
+    item = {
         "job_id": job_id,
         "tenant": tenant,
-        "dataset": dataset,
-        "read_permission": permission.value,  # seeing the job, its links or its manifest needs it
+        "dataset": spec.name,
+        "read_permission": spec.permission.value,  # seeing the job, its links or its manifest needs it
         "created_by": principal.key_id,  # who may collect it without EXPORTS_READ
         "format": fmt.value,
-        "parameters": json.dumps(freeze_parameters(params, spec), sort_keys=True),
-        "filename": filename_for(spec, name_start, entity, now),
+        "parameters": json.dumps(frozen_parameters(job), sort_keys=True),
+        "filename": filename_for(job, plan, now),
         "state": "processing",
         "estimated_records": estimated,
         "created_at": format_instant(now),
@@ -107,14 +113,14 @@ def start_job(
     if ctx.starter is None:
         raise NotConfiguredError("asynchronous exports are not configured in this deployment (no state machine)")
     # Recorded as processing before the execution starts, so no step can ever be overwritten by this call.
-    ctx.jobs.create(tenant, job_id, job, ttl=int(expires.timestamp()))
+    ctx.jobs.create(tenant, job_id, item, ttl=int(expires.timestamp()))
     try:
         # The execution is named after the job: a duplicated start is refused by Step Functions, not run twice.
         ctx.starter.start(job_id, {"job_id": job_id, "tenant": tenant})
     except Exception:
         ctx.jobs.update(tenant, job_id, {"state": "failed", "error": "the export could not be started; try again"})
         raise
-    return job
+    return item
 
 
 def _load(ctx: JobContext, tenant: str, job_id: str) -> dict[str, Any]:
@@ -125,15 +131,14 @@ def _load(ctx: JobContext, tenant: str, job_id: str) -> dict[str, Any]:
 
 
 def _spec(job: Mapping[str, Any], now: datetime) -> JobSpec:
-    return build_job_spec(
-        job["tenant"], job["dataset"], ExportFormat(job["format"]), json.loads(job["parameters"]), now
-    )
+    spec = export_spec(job["dataset"])
+    fmt = ExportFormat(job["format"])
+    return build_job(job["tenant"], spec, fmt, job_query(spec, fmt, json.loads(job["parameters"])), now)
 
 
 def run_plan(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
     job = _load(ctx, tenant, job_id)
-    parts, _, _ = plan_parts(_spec(job, now), ctx.stores)
-    chunks = chunk(parts)
+    chunks = chunk(plan_parts(_spec(job, now), ctx.stores).parts)
     plan_key = f"{job_prefix(tenant, job_id)}/plan.json"
     ctx.files.put_json(plan_key, {"chunks": [[p.model_dump() for p in group] for group in chunks]})
     ctx.jobs.update(tenant, job_id, {"partitions_total": len(chunks), "updated_at": format_instant(now)})
@@ -168,51 +173,21 @@ def run_finish(
     spec = _spec(job, now)
     ordered = sorted(results, key=lambda r: int(r["index"]))
     total = sum(int(r["rows"]) for r in ordered)
-    params = json.loads(job["parameters"])
-    metadata: dict[str, Any] = {"exportedAt": format_instant(now)}
-    if isinstance(spec.request, DatasetExportRequest):  # the same metadata as the synchronous envelope, plus jobId
-        metadata.update(
-            {
-                "dataset": job["dataset"],
-                "source": DATASETS[spec.request.dataset].source,
-                "from": format_instant(spec.request.start) if spec.request.start else None,
-                "to": format_instant(spec.request.end),
-                "filter": spec.request.query.model_dump(exclude_defaults=True),
-                "sort": {"field": "created_at", "direction": "desc" if spec.request.descending else "asc"},
-            }
-        )
-    elif isinstance(spec.request, AuditExportRequest):
-        metadata.update(
-            {
-                "from": format_instant(spec.request.start) if spec.request.start else None,
-                "to": format_instant(spec.request.end),
-                **envelope_locale(spec.request),
-            }
-        )
-    else:  # the incident list (GET /v1/incidents?format=csv)
-        metadata.update(
-            {
-                "from": format_instant(spec.request.start) if spec.request.start else None,
-                "to": format_instant(spec.request.end),
-                "filter": spec.request.query.model_dump(exclude_defaults=True),
-                "sort": {"field": "created_time", "direction": "desc"},
-            }
-        )
-    metadata.update({"totalRecords": total, "format": job["format"], "jobId": job_id})
+    # the same metadata as the synchronous envelope, plus the job's id
+    metadata = {**envelope_metadata(spec.spec, spec.request, now), "totalRecords": total, "format": job["format"]}
+    metadata["jobId"] = job_id
     key = f"{job_prefix(tenant, job_id)}/{job['filename']}"
     upload = ctx.files.upload(key, CONTENT_TYPES[spec.fmt])
-    stitch(
-        spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata, bom=bool(params.get("bom"))
-    )
+    stitch(spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata)
     sha256 = upload.close()
     manifest = {
         "jobId": job_id,
         "tenant": tenant,
         "dataset": job["dataset"],
         "format": job["format"],
-        "filter": params,
-        "from": metadata["from"],
-        "to": metadata["to"],
+        "filter": json.loads(job["parameters"]),
+        "from": metadata.get("from"),
+        "to": metadata.get("to"),
         "files": [{"key": key, "name": job["filename"], "sha256": sha256, "bytes": upload.bytes, "rows": total}],
         "totalRows": total,
         "createdAt": format_instant(now),

@@ -36,8 +36,6 @@ from export_service.timefmt import format_instant
 RETENTION = timedelta(days=30)
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 _IDS = uuid.UUID("6f1c2f4e-8d53-4a57-9a51-3b0f0f3a7c11")  # namespace of the deterministic export request ids
-MIN_PAGE = len(SOURCE_NAMES)  # a page of the listing always holds whole nights
-MAX_PAGE = 600
 
 
 def night_of(scheduled: datetime) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from enum import StrEnum
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from export_service.errors import InvalidParameterError
+from export_service.models.export import ExportFormat, QueryModel, pick_one
 
 # Seed 001's CSV header, in its order, then seed 003's fields (appended, so seed 001's positions never move).
 # The JSON records use the same keys.
@@ -55,13 +58,87 @@ AUDIT_LIST_FILTERS: dict[str, str] = {
 LOCAL_TIME_COLUMN = "localTime"
 
 
-class AuditFileType(StrEnum):
-    """What the audit export can produce: the machine-readable formats, and a PDF report (seed 003)."""
+_ISO = "ISO 8601 date-time, e.g. 2026-03-01T00:00:00Z (no offset means UTC)"
+_ANY = "repeated or comma-separated; any of the values matches; an unknown value matches nothing"
+_META = "Metadata filter: records whose metadata has this exact value for the key"
+AuditFormat = Literal["csv", "json", "jsonl", "pdf"]
 
-    CSV = "csv"
-    JSON = "json"
-    JSONL = "jsonl"
-    PDF = "pdf"
+
+class _AuditExportParameters(QueryModel):
+    format: AuditFormat | None = Field(None, description="csv (default), json, jsonl or pdf")
+    file_type: AuditFormat | None = Field(None, description="Synonym of 'format'")
+    from_: str | None = Field(None, alias="from", description=f"Start, {_ISO}")
+    to: str | None = Field(None, description=f"End (default: now), {_ISO}")
+    range_start: str | None = Field(None, description="Synonym of 'from'")
+    range_end: str | None = Field(None, description="Synonym of 'to'")
+    action: str | None = Field(None, description="Exact action, e.g. runbook.create")
+    user: str | None = Field(None, description="Exact user, e.g. admin@example.com")
+    namespace: str | None = Field(None, description="Exact namespace, e.g. production")
+    event_type: list[str] | None = Field(None, description=f"Event types, e.g. runbook; {_ANY}")
+    sub_type: list[str] | None = Field(None, description=f"Sub types, e.g. created; {_ANY}")
+    system_source: list[str] | None = Field(None, description=f"System sources, e.g. runbook_service; {_ANY}")
+    auditee_id: list[str] | None = Field(None, description=f"IDs of who caused the event; {_ANY}")
+    locale: str | None = Field(None, description=f"Language of the PDF and of {LOCAL_TIME_COLUMN}: de, en, es, fr (en)")
+    timezone: str | None = Field(
+        None, description=f"IANA time zone of the PDF's dates and of {LOCAL_TIME_COLUMN} (UTC)"
+    )
+    bom: bool = Field(False, description="Start CSV with a UTF-8 byte order mark (for Excel)")
+
+    @model_validator(mode="after")
+    def _one_format(self) -> _AuditExportParameters:
+        if self.format is not None and self.file_type is not None and self.format != self.file_type:
+            raise InvalidParameterError("give either 'format' or 'file_type', not both", parameter="file_type")
+        return self
+
+    @property
+    def fmt(self) -> ExportFormat:
+        return ExportFormat(self.file_type or self.format or "csv")
+
+    @property
+    def format_parameter(self) -> str:
+        """The name the caller gave the format by (errors about the format name it)."""
+        return "file_type" if self.file_type is not None else "format"
+
+    def start_bound(self) -> tuple[str, str] | None:
+        return pick_one(("from", self.from_), ("range_start", self.range_start))
+
+    def end_bound(self) -> tuple[str, str] | None:
+        return pick_one(("to", self.to), ("range_end", self.range_end))
+
+    def exact_filters(self) -> dict[str, str | None]:
+        return {"action": self.action, "user": self.user, "namespace": self.namespace}
+
+    def list_filters(self) -> dict[str, list[str] | None]:
+        return {name: getattr(self, name) for name in AUDIT_LIST_FILTERS}
+
+    def metadata_filters(self) -> dict[str, str | None]:
+        """``metadata[<key>]`` parameters as key -> value (the fields are generated from METADATA_KEYS)."""
+        return {key: getattr(self, metadata_field(key)) for key in METADATA_KEYS}
+
+    def with_end(self, end: str) -> Self:
+        """The same request with its end fixed (a job's every step reads the same rows), unless it has one."""
+        return self if self.end_bound() else self.model_copy(update={"to": end})
+
+
+def metadata_parameter(key: str) -> str:
+    """The query parameter of a metadata key: ``metadata[entity_id]``."""
+    return f"metadata[{key}]"
+
+
+def metadata_field(key: str) -> str:
+    return f"metadata_{key}"
+
+
+# One optional parameter per documented metadata key, named metadata[<key>].
+AuditExportQuery = create_model(
+    "AuditExportQuery",
+    __base__=_AuditExportParameters,
+    __doc__="The audit export's parameters (GET and the job that re-runs it).",
+    **{
+        metadata_field(key): (str | None, Field(None, alias=metadata_parameter(key), description=_META))
+        for key in METADATA_KEYS
+    },
+)
 
 
 def encode_metadata(metadata: dict[str, str]) -> str:

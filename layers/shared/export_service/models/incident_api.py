@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from export_service.errors import InvalidParameterError
+from export_service.models.export import QueryModel
 
 # The list item's fields: seed 002's, in its order (created_at is its created_time), then this service's extras.
 LIST_FIELDS = (
@@ -101,3 +106,70 @@ class Summary(BaseModel):
     to_time: str = Field(description="The period's end (inclusive)")
     previous_from_time: str
     previous_to_time: str
+
+
+_LIST = "comma-separated or repeated; any of the values matches"
+_TIME = (
+    "ISO 8601 date-time on created_time, inclusive, e.g. 2025-07-15T12:14:54.123Z (no offset means UTC, whatever "
+    "the timezone parameter says)"
+)
+MAX_LIST_LIMIT = 1000
+
+
+class IncidentFilterParams(QueryModel):
+    """The incident filters shared by the list, its CSV export job, the distribution and the summary."""
+
+    project_ids: list[str] | None = Field(default=None, description=f"Project ids, integers; {_LIST}")
+    connection_types: list[str] | None = Field(
+        default=None, description=f"Asset connection types, e.g. GCS,BIGQUERY (exact, case-sensitive); {_LIST}"
+    )
+    alert_policy_ids: list[str] | None = Field(default=None, description=f"Alert policy ids (strings); {_LIST}")
+    severities: list[str] | None = Field(default=None, description=f"LOW, MEDIUM, HIGH; {_LIST}")
+    impacts: list[str] | None = Field(default=None, description=f"LOW, MEDIUM, HIGH; {_LIST}")
+    connection_ids: list[str] | None = Field(default=None, description=f"Connection ids, e.g. conn-123; {_LIST}")
+    statuses: list[str] | None = Field(default=None, description=f"OPEN, CLOSED (CLOSED = resolved); {_LIST}")
+    tags: list[str] | None = Field(default=None, description=f"Incidents with any of these tags (exact); {_LIST}")
+    from_time: str | None = Field(default=None, description=f"Range start: {_TIME}")
+    to_time: str | None = Field(default=None, description=f"Range end (default: now): {_TIME}")
+    text_to_search: str | None = Field(
+        default=None,
+        description="Case-insensitive substring of the alert policy name or the source name (at most 128 "
+        "characters; empty means no text filter)",
+    )
+
+    def lists(self) -> dict[str, list[str] | None]:
+        """The list filters by name (every field but the range and the text)."""
+        return {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if name in IncidentFilterParams.model_fields and name not in ("from_time", "to_time", "text_to_search")
+        }
+
+    def filters(self) -> IncidentFilterParams:
+        """The filters alone, as given (what an export job of the list re-runs)."""
+        given = self.model_dump(include=set(IncidentFilterParams.model_fields), exclude_unset=True)
+        return IncidentFilterParams.model_validate(given)
+
+    def with_end(self, end: str) -> Self:
+        return self if self.to_time is not None else self.model_copy(update={"to_time": end})
+
+
+class IncidentListQuery(IncidentFilterParams):
+    """GET /v1/incidents: the filters, and either a JSON page (limit, cursor) or every match as CSV."""
+
+    limit: int = Field(100, ge=1, le=MAX_LIST_LIMIT, description="Incidents per page, 1 to 1000 (JSON)")
+    cursor: str | None = Field(None, description="X-Next-Cursor of the previous page (JSON)")
+    format: Literal["json", "csv"] = Field("json", description="json (default, paginated) or csv (every match)")
+
+    @model_validator(mode="after")
+    def _pages_are_json(self) -> IncidentListQuery:
+        if self.format == "csv":
+            for name in sorted(self.model_fields_set & {"cursor", "limit"}):
+                raise InvalidParameterError(
+                    f"query parameter '{name}' pages JSON; format=csv returns every match in one file", parameter=name
+                )
+        return self
+
+
+class DistributionQuery(IncidentFilterParams):
+    timezone: str = Field("UTC", description="IANA time zone of the calendar days, e.g. Europe/Berlin")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
+
+from export_service.models.export import ExportFormat, QueryModel, TabularFormat
 
 COMMON = ("id", "account_id", "organization_id", "created_at", "updated_at")
 
@@ -276,3 +279,61 @@ EVENT_DETAILS_SCHEMAS: dict[str, dict[str, Any]] = {
         fields=(["object"], "Object containing changed fields."),
     ),
 }
+
+
+_ISO = "ISO 8601 date-time, e.g. 2026-03-01T00:00:00Z (no offset means UTC); bounds are inclusive"
+_LIST = "comma-separated or repeated; incidents dataset only"
+DATASET_LIST_FILTERS = ("severities", "priorities", "statuses", "tags", "project_ids")
+
+
+class DatasetExportQuery(QueryModel):
+    """The incident datasets' export parameters (GET /v1/export/{dataset} and the job that re-runs it)."""
+
+    format: TabularFormat = Field("csv", description="csv (default), json or jsonl")
+    from_: str | None = Field(None, alias="from", description=f"Start of created_at, {_ISO}")
+    to: str | None = Field(None, description=f"End of created_at (default: now), {_ISO}")
+    from_time: str | None = Field(None, description="Synonym of 'from'")
+    to_time: str | None = Field(None, description="Synonym of 'to'")
+    range_start: str | None = Field(None, description="Synonym of 'from'")
+    range_end: str | None = Field(None, description="Synonym of 'to'")
+    severities: list[str] | None = Field(None, description=f"LOW, MEDIUM, HIGH; {_LIST}")
+    priorities: list[str] | None = Field(None, description=f"LOW, MEDIUM, HIGH; {_LIST}")
+    statuses: list[str] | None = Field(None, description=f"OPEN, CLOSED; {_LIST}")
+    tags: list[str] | None = Field(None, description=f"incidents with any of these tags; {_LIST}")
+    project_ids: list[str] | None = Field(None, description=f"integers; {_LIST}")
+    incident_id: str | None = Field(None, description="One incident (any dataset): names the file too")
+    filter: str | None = Field(
+        None,
+        description='URL-encoded JSON object (Validio-style filter): {"severities":["HIGH"],"statuses":["OPEN"],'
+        '"tags":[...],"project_ids":[0,24],"incident_id":"...","range":{"start":"...","end":"..."}}',
+    )
+    sort: str | None = Field(None, description='URL-encoded JSON: {"field":"created_at","direction":"asc"|"desc"}')
+    bom: bool = Field(False, description="Start CSV with a UTF-8 byte order mark (for Excel)")
+
+    @property
+    def fmt(self) -> ExportFormat:
+        return ExportFormat(self.format)
+
+    def start_candidates(self) -> dict[str, str | None]:
+        return {"from": self.from_, "from_time": self.from_time, "range_start": self.range_start}
+
+    def end_candidates(self) -> dict[str, str | None]:
+        return {"to": self.to, "to_time": self.to_time, "range_end": self.range_end}
+
+    def list_filters(self) -> dict[str, list[str] | None]:
+        return {name: getattr(self, name) for name in DATASET_LIST_FILTERS}
+
+    def with_end(self, end: str) -> Self:
+        """The same request with its end fixed (every step of a job reads the same rows), unless it has one."""
+        if any(self.end_candidates().values()) or _filter_has_end(self.filter):
+            return self
+        return self.model_copy(update={"to": end})
+
+
+def _filter_has_end(raw: str | None) -> bool:
+    """Whether a (validated) JSON filter gives ``range.end``."""
+    if raw is None:
+        return False
+    document = json.loads(raw)
+    time_range = document.get("range") if isinstance(document, dict) else None
+    return isinstance(time_range, dict) and time_range.get("end") is not None

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from export_service.models.api_keys import Permission
 from export_service.models.audit import AUDIT_COLUMNS
+from export_service.models.export import QueryModel
 from export_service.models.incidents import DATASETS, Dataset
 
 AUDIT_SOURCE = "text/csv+audit_event-20261122"
@@ -34,6 +35,17 @@ NIGHTLY_SOURCES: dict[str, NightlySource] = {
 }
 NIGHTLY_SOURCES[AUDIT_SOURCE] = NightlySource(AUDIT_SOURCE, None, AUDIT_COLUMNS, "timestamp", Permission.AUDIT_READ)
 SOURCE_NAMES: tuple[str, ...] = tuple(NIGHTLY_SOURCES)
+MIN_PAGE = len(SOURCE_NAMES)  # a page of the listing always holds whole nights
+MAX_PAGE = 600
+
+
+class ExportRequestsQuery(QueryModel):
+    """GET /v1/export-requests."""
+
+    newer_than: str | None = Field(
+        None, description="ISO 8601 date-time (no offset means UTC); only reports created after it. Default: all"
+    )
+    limit: int = Field(300, ge=MIN_PAGE, le=MAX_PAGE, description=f"Most reports in one page ({MIN_PAGE}-{MAX_PAGE})")
 
 
 class NightlyConfig(BaseModel):

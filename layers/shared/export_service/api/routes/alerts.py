@@ -1,28 +1,27 @@
-"""POST /v1/alerts/by-filters (seed 002's configuration/alerts/by_filters)."""
+"""POST /v1/alerts/by-filters: the alerts behind incidents, by sources, upload dates and violation names."""
 
 import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from export_service.api.caller import authorised_caller
 from export_service.api.deps import get_dependencies
-from export_service.api.query_guard import register_query_rules
+from export_service.api.endpoint import EndpointRouter, caller
 from export_service.logic.alerts import find_alerts
 from export_service.models.alerts import Alert, AlertFilter
 from export_service.models.api_keys import Permission
 
-by_filters_router = Router()
-register_query_rules("/v1/alerts/by-filters", set(), permission=Permission.INCIDENTS_READ.value)
+by_filters_router = EndpointRouter()
 
 
-@by_filters_router.post(
+@by_filters_router.endpoint(
+    "POST",
     "/v1/alerts/by-filters",
-    summary="Alerts by sources, upload dates and violation names (seed 002)",
+    permission=Permission.INCIDENTS_READ,
+    summary="Alerts by sources, upload dates and violation names",
     description=(
-        "Body: {sources, upload_dates, violation_names}, each a non-empty list, as seed 002 builds it from an "
+        "Body: {sources, upload_dates, violation_names}, each a non-empty list, as a client builds it from an "
         "incident (asset_id and its history's alert_refs; GET /v1/incidents/{incidentId}/alerts does it for you). "
         "Answers the alerts whose asset is one of `sources`, whose upload (metric_time) is one of `upload_dates` "
         "(ISO 8601, compared at millisecond precision) and whose violation name is one of `violation_names`, "
@@ -41,7 +40,7 @@ register_query_rules("/v1/alerts/by-filters", set(), permission=Permission.INCID
     },
 )
 def post_alerts_by_filters(body: Annotated[AlertFilter, Body()]) -> Response[str]:
-    _, principal = authorised_caller(by_filters_router, Permission.INCIDENTS_READ)
+    principal = caller(by_filters_router)
     deps = get_dependencies()
     alerts = find_alerts(deps.incident_store, principal.tenant_id, body, deps.settings.read_prefetch)
     return Response(status_code=200, content_type="application/json", body=json.dumps(alerts))

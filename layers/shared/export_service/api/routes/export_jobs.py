@@ -4,27 +4,24 @@ import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from export_service.api.caller import authorised_caller
 from export_service.api.deps import get_dependencies
+from export_service.api.endpoint import EndpointRouter, caller, request_event
 from export_service.api.job_responses import accepted, base_path
-from export_service.api.query_guard import register_query_rules
-from export_service.logic.formats import ExportFormat
-from export_service.logic.job_steps import get_job, job_body, list_jobs, start_job
+from export_service.logic.datasets import DATASET_NAMES
+from export_service.logic.job_steps import get_job, job_body, list_jobs, start_requested_job
 from export_service.models.api_keys import Permission
+from export_service.models.export import ExportFormat, TabularFormat
 from export_service.timefmt import utc_now
 
-start_router = Router()
-get_router = Router()
-list_router = Router()
-# POST and GET share /v1/exports. Starting a job needs EXPORTS_WRITE (and the dataset's read permission, checked
-# with the body); a job is seen with its dataset's read permission (plus EXPORTS_READ for other keys' jobs), which
-# only the job knows, so the GET routes ask for no permission up front.
-register_query_rules("/v1/exports", set(), permission={"POST": Permission.EXPORTS_WRITE.value})
-register_query_rules("/v1/exports/{jobId}", set())
+# Starting a job needs EXPORTS_WRITE (and the dataset's read permission, checked with the body). A job is seen with
+# its dataset's read permission (plus EXPORTS_READ for other keys' jobs), which only the job knows, so the GET
+# routes ask for no permission up front.
+start_router = EndpointRouter()
+get_router = EndpointRouter()
+list_router = EndpointRouter()
 JSON = "application/json"
 
 
@@ -33,20 +30,17 @@ class StartExport(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    dataset: str = Field(description="audit, incidents, incident-events, incident-role-assignments, ...")
-    format: ExportFormat = ExportFormat.CSV
+    dataset: str = Field(description=", ".join(DATASET_NAMES))
+    format: TabularFormat = "csv"
 
     def parameters(self) -> dict[str, Any]:
-        extra = dict(self.model_extra or {})
-        if isinstance(extra.get("filter"), dict | list):
-            extra["filter"] = json.dumps(extra["filter"])
-        if isinstance(extra.get("sort"), dict | list):
-            extra["sort"] = json.dumps(extra["sort"])
-        return extra
+        return dict(self.model_extra or {})
 
 
-@start_router.post(
+@start_router.endpoint(
+    "POST",
     "/v1/exports",
+    permission=Permission.EXPORTS_WRITE,
     summary="Start an asynchronous export",
     description="Body: dataset, format and the synchronous endpoint's parameters (validated the same way). "
     "No row cap. Answers 202 with Location and the ExportJob.",
@@ -60,14 +54,16 @@ class StartExport(BaseModel):
     },
 )
 def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
-    event, principal = authorised_caller(start_router, Permission.EXPORTS_WRITE)
-    now = utc_now()
-    job = start_job(get_dependencies().jobs(), principal, body.dataset, body.format, body.parameters(), now)
+    principal, event, now = caller(start_router), request_event(start_router), utc_now()
+    fmt = ExportFormat(body.format)
+    job = start_requested_job(get_dependencies().jobs(), principal, body.dataset, fmt, body.parameters(), now)
     return accepted(job, now, base_path(event.request_context.path, event.path))
 
 
-@get_router.get(
+@get_router.endpoint(
+    "GET",
     "/v1/exports/<jobId>",
+    permission=None,
     summary="An export job: state, progress, and when done a download link valid for 300 s",
     tags=["exports"],
     responses={
@@ -82,15 +78,16 @@ def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
     },
 )
 def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
-    _, principal = authorised_caller(get_router, None)
-    now = utc_now()
+    principal, now = caller(get_router), utc_now()
     ctx = get_dependencies().jobs()
     job = get_job(ctx, principal, job_id, now)
     return Response(status_code=200, content_type=JSON, body=json.dumps(job_body(job, ctx.files, now)))
 
 
-@list_router.get(
+@list_router.endpoint(
+    "GET",
     "/v1/exports",
+    permission=None,
     summary="The export jobs this key may see, newest first (of the tenant's last 50; expired jobs are left out)",
     description="A key sees the jobs whose dataset it may read: its own, and with EXPORTS_READ those of other keys.",
     tags=["exports"],
@@ -100,8 +97,7 @@ def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
     },
 )
 def list_exports() -> Response[str]:
-    _, principal = authorised_caller(list_router, None)
-    now = utc_now()
+    principal, now = caller(list_router), utc_now()
     jobs = list_jobs(get_dependencies().jobs(), principal, now)
     body = {"apiVersion": "v1", "kind": "ExportJobList", "items": [job_body(job, None, now) for job in jobs]}
     return Response(status_code=200, content_type=JSON, body=json.dumps(body))

@@ -1,32 +1,33 @@
-"""GET /v1/export-requests: the nightly exports' reports (seed 004's export requests), with links valid for 300 s."""
+"""GET /v1/export-requests: the nightly exports' reports (export requests), with links valid for 300 s."""
 
 import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from export_service.api.caller import authorised_caller
 from export_service.api.deps import get_dependencies
-from export_service.api.query_guard import register_query_rules
-from export_service.logic.nightly import MAX_PAGE, MIN_PAGE, list_export_requests
+from export_service.api.endpoint import EndpointRouter, caller
+from export_service.logic.nightly import list_export_requests
 from export_service.models.api_keys import Permission
+from export_service.models.nightly import ExportRequestsQuery
 from export_service.timefmt import parse_instant, utc_now
 
-router = Router()
-PATH = "/v1/export-requests"
-register_query_rules(PATH, {"newer_than", "limit"}, permission=Permission.EXPORTS_READ.value)
+router = EndpointRouter()
 
 
-@router.get(
-    PATH,
+@router.endpoint(
+    "GET",
+    "/v1/export-requests",
+    permission=Permission.EXPORTS_READ,
+    query=ExportRequestsQuery,
     summary="Nightly export reports created after newer_than, each with a download link valid for 300 s",
     description=(
         "The reports (not incidents) that nightly exports created after `newer_than`, oldest first: one per source "
-        "and night, each with `id`, `created_at`, `window_starts_at`, `window_ends_at`, `source` (seed 004's "
-        "versioned CSV sources plus text/csv+audit_event-20261122), `status`, `url` (an S3 link presigned for 300 s "
-        "when this call is made; call again for fresh links), `records` and `sha256`. A page holds whole nights; "
+        "and night, each with `id`, `created_at`, `window_starts_at`, `window_ends_at`, `source` (the versioned "
+        "CSV sources of incident data, plus text/csv+audit_event-20261122), `status`, `url` (an S3 link presigned "
+        "for 300 s when this call is made; call again for fresh links), `records` and `sha256`. A page holds whole "
+        "nights; "
         "when `pagination.has_more`, call again with `newer_than` = `pagination.next_newer_than`. Only the sources "
         "whose read permission the key holds are listed (the audit-events source needs AUDIT_READ, the incident "
         "sources INCIDENTS_READ); pages are cut the same way for every key. Reports and their "
@@ -40,17 +41,9 @@ register_query_rules(PATH, {"newer_than", "limit"}, permission=Permission.EXPORT
         403: {"description": "The key lacks EXPORTS_READ"},
     },
 )
-def get_export_requests(
-    newer_than: Annotated[
-        str | None,
-        Query(description="ISO 8601 date-time (no offset means UTC); only reports created after it. Default: all"),
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=MIN_PAGE, le=MAX_PAGE, description=f"Most reports in one page ({MIN_PAGE}-{MAX_PAGE})")
-    ] = 300,
-) -> Response[str]:
-    _, principal = authorised_caller(router, Permission.EXPORTS_READ)
-    after = parse_instant(newer_than, "newer_than") if newer_than is not None else None
+def get_export_requests(query: Annotated[ExportRequestsQuery, Query()]) -> Response[str]:
+    principal = caller(router)
+    after = parse_instant(query.newer_than, "newer_than") if query.newer_than is not None else None
     deps = get_dependencies()
-    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, limit, utc_now())
+    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, query.limit, utc_now())
     return Response(status_code=200, content_type="application/json", body=json.dumps(body))

@@ -1,29 +1,22 @@
-"""GET /v1/incidents/distribution and GET /v1/incidents/summary (seed 002); one router per endpoint."""
+"""GET /v1/incidents/distribution and GET /v1/incidents/summary; one router per endpoint."""
 
 import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from export_service.api.caller import authorised_caller
 from export_service.api.deps import get_dependencies
-from export_service.api.incident_params import FILTER_NAMES, LIST_NAMES, IncidentFilterParams
-from export_service.api.query_guard import register_query_rules
+from export_service.api.endpoint import EndpointRouter, caller
 from export_service.logic.incident_filters import IncidentFilter, build_incident_filter
 from export_service.logic.incident_stats import incident_distribution, incident_summary, parse_timezone
 from export_service.models.api_keys import Permission
-from export_service.models.incident_api import Distribution, Summary
+from export_service.models.incident_api import Distribution, DistributionQuery, IncidentFilterParams, Summary
 from export_service.timefmt import utc_now
 
-distribution_router = Router()
-summary_router = Router()
-
-_READ = Permission.INCIDENTS_READ.value
-register_query_rules("/v1/incidents/distribution", FILTER_NAMES | {"timezone"}, LIST_NAMES, _READ)
-register_query_rules("/v1/incidents/summary", FILTER_NAMES, LIST_NAMES, _READ)
+distribution_router = EndpointRouter()
+summary_router = EndpointRouter()
 JSON = "application/json"
 _ERRORS: dict[int, OpenAPIResponse] = {
     400: {"description": "Invalid filter, time, range or timezone (named in the error)"},
@@ -32,21 +25,16 @@ _ERRORS: dict[int, OpenAPIResponse] = {
 }
 
 
-def _request(router: Router, filters: IncidentFilterParams) -> IncidentFilter:
-    _, principal = authorised_caller(router, Permission.INCIDENTS_READ)
-    return build_incident_filter(
-        principal.tenant_id,
-        filters.lists(),
-        from_time=filters.from_time,
-        to_time=filters.to_time,
-        text_to_search=filters.text_to_search,
-        now=utc_now(),
-    )
+def _request(router: EndpointRouter, filters: IncidentFilterParams) -> IncidentFilter:
+    return build_incident_filter(caller(router).tenant_id, filters, utc_now())
 
 
-@distribution_router.get(
+@distribution_router.endpoint(
+    "GET",
     "/v1/incidents/distribution",
-    summary="Day-by-day incident counts by severity and impact (seed 002)",
+    permission=Permission.INCIDENTS_READ,
+    query=DistributionQuery,
+    summary="Day-by-day incident counts by severity and impact",
     description=(
         "The list's filters; incidents counted on the calendar day of their created_time in `timezone` (IANA, "
         "default UTC), so the same incidents can fall on different days for different zones, and a day with a DST "
@@ -57,20 +45,20 @@ def _request(router: Router, filters: IncidentFilterParams) -> IncidentFilter:
     tags=["incidents"],
     responses={200: {"description": "Counts per day", "content": {JSON: {"model": Distribution}}}, **_ERRORS},
 )
-def get_distribution(
-    filters: Annotated[IncidentFilterParams, Query()],
-    timezone: Annotated[str, Query(description="IANA time zone of the calendar days, e.g. Europe/Berlin")] = "UTC",
-) -> Response[str]:
-    request = _request(distribution_router, filters)
-    zone = parse_timezone(timezone)
+def get_distribution(query: Annotated[DistributionQuery, Query()]) -> Response[str]:
+    request = _request(distribution_router, query)
+    zone = parse_timezone(query.timezone)
     deps = get_dependencies()
     body = incident_distribution(request, deps.incident_store, zone, deps.settings.read_prefetch)
     return Response(status_code=200, content_type=JSON, body=json.dumps(body))
 
 
-@summary_router.get(
+@summary_router.endpoint(
+    "GET",
     "/v1/incidents/summary",
-    summary="Incident totals and mean time to resolve, now and in the previous period (seed 002)",
+    permission=Permission.INCIDENTS_READ,
+    query=IncidentFilterParams,
+    summary="Incident totals and mean time to resolve, now and in the previous period",
     description=(
         "Over the incidents created in the period [from_time, to_time] (default: the 30 days up to to_time, which "
         "defaults to now) that match the list's filters: `total`; `open` and `closed` by their current status "
@@ -79,7 +67,7 @@ def get_distribution(
         "the same over the period of the same length just before; `open_by_tag` and `closed_by_tag`, open and "
         "closed incidents per tag (an incident counts once for each of its tags). The periods used are echoed. "
         "Computed by streaming the matching incidents' created_time, status, tags and resolved_at (memory does not "
-        "grow with their number; time does, linearly: see README)."
+        "grow with their number; time does, linearly: see the benchmark)."
     ),
     tags=["incidents"],
     responses={200: {"description": "The summary", "content": {JSON: {"model": Summary}}}, **_ERRORS},

@@ -1,0 +1,137 @@
+"""An endpoint is declared once: its paths, its permission and its query model, on the route itself.
+
+``EndpointRouter.endpoint`` registers the route with Powertools at each of its paths and keeps the declaration; the
+resolver (api/app.py) admits a request against it before Powertools validates anything, in one order everywhere:
+the caller (401), the route's permission (403), unknown or repeated query parameters (400), the body's media type
+(415) and encoding (400). Routes then read the admitted principal with ``caller``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from export_service.errors import ExportServiceError, InvalidParameterError, UnknownParameterError
+from export_service.logic.api_keys import principal_from_context, require_permission
+from export_service.models.api_keys import Permission, Principal
+from export_service.models.export import QueryModel
+
+JSON = "application/json"
+
+
+class UnsupportedMediaTypeError(ExportServiceError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a route asks of its callers. ``permission`` None: any valid key (the data's own permission is then
+    checked where only the data knows it, as an export job's dataset)."""
+
+    permission: Permission | None
+    query: type[QueryModel] | None = None
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        return self.query.parameter_names() if self.query else frozenset()
+
+    @property
+    def repeatable(self) -> frozenset[str]:
+        return self.query.repeatable_names() if self.query else frozenset()
+
+
+def resource_of(rule: str) -> str:
+    """API Gateway's resource for a Powertools rule: ``/v1/exports/<jobId>`` -> ``/v1/exports/{jobId}``."""
+    return rule.replace("<", "{").replace(">", "}")
+
+
+class EndpointRouter(Router):
+    """A Router whose routes carry their declaration (permission, query model) for the resolver to admit against."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.endpoints: dict[tuple[str, str], Endpoint] = {}
+
+    def endpoint(
+        self,
+        method: str,
+        paths: str | Sequence[str],
+        *,
+        permission: Permission | None,
+        query: type[QueryModel] | None = None,
+        **openapi: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register one function at each of ``paths`` (the same endpoint mounted at several paths)."""
+        declared = Endpoint(permission, query)
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            for path in [paths] if isinstance(paths, str) else paths:
+                self.endpoints[(method.upper(), resource_of(path))] = declared
+                self.route(path, method.upper(), **openapi)(func)
+            return func
+
+        return register
+
+
+def admit(event: APIGatewayProxyEvent, endpoint: Endpoint) -> Principal:
+    """The caller of a request, checked against the route's declaration; raises the first problem found."""
+    principal = principal_from_context(event.request_context.authorizer.get_context())
+    if endpoint.permission is not None:
+        require_permission(principal, endpoint.permission)
+    check_query(event.multi_value_query_string_parameters, endpoint)
+    check_body(event)
+    return principal
+
+
+def check_query(multi_value: Mapping[str, Sequence[str]] | None, endpoint: Endpoint) -> None:
+    """Powertools' validation ignores unknown parameters and keeps one value of a scalar given twice: both are
+    mistakes a caller should hear about."""
+    allowed = endpoint.parameters
+    for name, values in (multi_value or {}).items():
+        if name not in allowed:
+            raise UnknownParameterError(
+                f"unknown query parameter '{name}'; accepted: {', '.join(sorted(allowed))}", parameter=name
+            )
+        if len(values) > 1 and name not in endpoint.repeatable:
+            raise InvalidParameterError(f"query parameter '{name}' was given {len(values)} times", parameter=name)
+
+
+def check_body(event: APIGatewayProxyEvent) -> None:
+    """This API takes JSON bodies only, as UTF-8 (API Gateway hands every body over base64-encoded)."""
+    if not event.body:
+        return
+    media = _header(event, "content-type").partition(";")[0].strip().lower()
+    if media and media != JSON:
+        raise UnsupportedMediaTypeError("send the body as JSON with 'Content-Type: application/json'", parameter="body")
+    if event.is_base64_encoded:
+        try:
+            base64.b64decode(event.body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidParameterError("the request body is not UTF-8 JSON", parameter="body") from None
+
+
+def _header(event: APIGatewayProxyEvent, name: str) -> str:
+    for key, value in (event.headers or {}).items():
+        if key.lower() == name and value:
+            return value
+    return ""
+
+
+def caller(router: Router) -> Principal:
+    """The principal the resolver admitted for this request."""
+    principal = router.context.get("principal")
+    assert isinstance(principal, Principal), "route without an endpoint declaration"
+    return principal
+
+
+def request_event(router: Router) -> APIGatewayProxyEvent:
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEvent)
+    return event
