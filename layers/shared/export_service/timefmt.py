@@ -53,7 +53,7 @@ def utc_now() -> datetime:
 
 
 def format_duration(duration: timedelta) -> str:
-    """ISO 8601 duration in hours, minutes and seconds (``PT26H3M7S``; ``PT0S`` for zero), as seed 004's
+    """ISO 8601 duration in hours, minutes and seconds (``PT26H3M7S``; ``PT0S`` for zero), as the nightly data export's
     active_duration. Hours are not folded into days, whose length is ambiguous across DST changes."""
     seconds = max(0, int(duration.total_seconds()))
     hours, rest = divmod(seconds, 3600)

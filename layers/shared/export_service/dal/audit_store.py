@@ -2,7 +2,7 @@
 
 Base table: pk = ``T#<tenant>#D#<yyyy-mm-dd>`` (one partition per tenant and UTC day), sk = ``<timestamp>#<id>``.
 GSIs ByUser, ByAction, ByNamespace: pk = ``T#<tenant>#<U|A|N>#<value>#M#<yyyy-mm>``, same sk.
-Seed 003's filters (event type, sub type, system source, auditee, metadata keys) are FilterExpressions on those Queries:
+The audit-event filters (event type, sub type, system source, auditee, metadata keys) are FilterExpressions on them:
 each metadata key is also stored as its own attribute ``md_<key>`` so it can be compared.
 A time-range export is a list of Queries, one per bucket, each sorted by sk; together they are in time order.
 """

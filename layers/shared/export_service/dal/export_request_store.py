@@ -54,7 +54,7 @@ class ExportRequestStore:
 
     def enable(self, tenant: str, now: datetime) -> bool:
         """Turn nightly exports on; False when they already were. Enabling again while enabled changes nothing;
-        re-enabling after a disable starts afresh from ``now`` (seed 004: the first reports cover activity from when
+        re-enabling after a disable starts afresh from ``now`` (documented: the first reports cover activity from when
         exports were enabled)."""
         try:
             self._client.put_item(

@@ -43,7 +43,7 @@ class IncidentQuery(BaseModel):
     tags: list[str] = Field(default_factory=list)
     project_ids: list[int] = Field(default_factory=list)
     incident_id: str | None = None
-    # seed 002's incident API filters
+    # the incident API's filters
     impacts: list[str] = Field(default_factory=list)
     connection_types: list[str] = Field(default_factory=list)
     connection_ids: list[str] = Field(default_factory=list)
@@ -205,7 +205,7 @@ class IncidentStore:
             return None
         return item_to_record(items[0])
 
-    # ---- alerts (seed 002): pk = T#<tenant>#ALERT#<asset id>, sk = <metric_time>#<violation_name> ----------
+    # ---- alerts: pk = T#<tenant>#ALERT#<asset id>, sk = <metric_time>#<violation_name> ----------
     def find_alerts(self, tenant: str, source: str, metric_time: str) -> list[dict[str, Any]]:
         """The alerts of one upload (``metric_time``, as stored) of one asset, in violation name order."""
         args: dict[str, Any] = {
@@ -218,7 +218,7 @@ class IncidentStore:
         return [json.loads(item["document"]) for page in query_pages(self._client, args) for item in page]
 
     def put_alerts(self, tenant: str, alerts: Iterable[Mapping[str, Any]]) -> int:
-        """Write alerts (seed 002's objects plus ``asset_id``); the same asset, upload and violation overwrite."""
+        """Write alerts (the API's objects plus ``asset_id``); the same asset, upload and violation overwrite."""
         batch: dict[str, dict[str, Any]] = {}
         written = 0
         for alert in alerts:

@@ -1,4 +1,4 @@
-"""POST /v1/alerts/by-filters and GET /v1/incidents/{incidentId}/alerts (seed 002)."""
+"""POST /v1/alerts/by-filters and GET /v1/incidents/{incidentId}/alerts."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def find_alerts(
 
 
 def incident_alert_filter(record: Mapping[str, Any]) -> AlertFilter | None:
-    """Seed 002's recipe: the incident's asset_id as the source, and the metric_time and violation_name of every
+    """The incident API's recipe: the incident's asset_id as the source, and the metric_time and violation_name of every
     alert_ref in its history. None when the history refers to no alert."""
     refs = [ref for entry in json.loads(record.get("history") or "[]") for ref in entry.get("alert_refs", [])]
     if not refs or not record.get("asset_id"):

@@ -65,7 +65,7 @@ class AuditExportRequest(BaseModel):
     bounded: bool  # the caller gave at least one bound (names the file by range, else by today's date)
     filters: dict[str, str]
     bom: bool = False
-    any_of: dict[str, list[str]] = {}  # record field -> any of these values (seed 003's repeatable filters)
+    any_of: dict[str, list[str]] = {}  # record field -> any of these values (repeatable filters)
     metadata: dict[str, str] = {}  # metadata key -> value, all must match
     locale: str | None = None
     timezone: str | None = None
@@ -105,7 +105,7 @@ def _check_length(name: str, value: str) -> None:
 
 
 def _list_filters(lists: Mapping[str, Sequence[str] | None]) -> dict[str, list[str]]:
-    """Seed 003's repeatable filters (repeated or comma-separated) as record field -> values."""
+    """The audit-event export's repeatable filters (repeated or comma-separated) as record field -> values."""
     any_of: dict[str, list[str]] = {}
     for name, raw in lists.items():
         if name not in AUDIT_LIST_FILTERS:

@@ -1,4 +1,4 @@
-"""The audit export as a PDF report for people (seed 003), drawn with fpdf2 and the DejaVu font shipped here.
+"""The audit export as a PDF report for people, drawn with fpdf2 and the DejaVu font shipped here.
 
 Layout (A4 landscape, millimetres): the first page starts with the title, tenant, time range, time zone, filters,
 record count and generation time; every page has the table's column headers at its top and a footer with the
@@ -20,7 +20,7 @@ from typing import Any
 
 from export_service.logic.localize import Localizer
 
-MAX_PDF_RECORDS = 5000  # seed 003: a PDF export holds at most 5,000 events
+MAX_PDF_RECORDS = 5000  # the audit-event export: a PDF export holds at most 5,000 events
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 _FONT = "DejaVu"
 # C0 and C1 controls, soft hyphen, the Arabic letter mark, zero-width and bidi marks, overrides and isolates,

@@ -100,7 +100,7 @@ def _json_parameter(name: str, raw: str | None) -> Any:
 
 
 def split_values(values: Sequence[str] | None) -> list[str] | None:
-    """Seed 002's comma-separated lists, also accepted as repeated parameters."""
+    """The incident API's comma-separated lists, also accepted as repeated parameters."""
     if values is None:
         return None
     return [part.strip() for value in values for part in value.split(",") if part.strip()]

@@ -17,7 +17,7 @@ from export_service.models.incident_api import LIST_FIELDS
 from export_service.models.incidents import Dataset
 from export_service.timefmt import format_instant, parse_instant
 
-# Stored attribute names of the list fields (created_time is stored as seed 004's created_at).
+# Stored attribute names of the list fields (created_time is stored as the nightly data export's created_at).
 STORED_FIELDS = tuple("created_at" if name == "created_time" else name for name in LIST_FIELDS)
 MAX_ID_CHARS = 200
 
@@ -55,7 +55,7 @@ def plan_incidents(
 
 
 def list_item(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored incident as seed 002's list object (numbers as integers, no value as null or [])."""
+    """A stored incident as the incident API's list object (numbers as integers, no value as null or [])."""
     item = {name: record.get("created_at" if name == "created_time" else name, "") for name in LIST_FIELDS}
     item["project_id"] = int(record.get("project_id", 0))
     item["ticket_id"] = int(record["ticket_id"]) if record.get("ticket_id") is not None else None
@@ -129,7 +129,7 @@ def get_incident_record(store: IncidentReader, tenant: str, incident_id: str) ->
 
 
 def incident_detail(store: IncidentReader, tenant: str, incident_id: str) -> dict[str, Any]:
-    """The list fields plus ``metrics`` and the state ``history`` with its alert_refs (seed 002)."""
+    """The list fields plus ``metrics`` and the state ``history`` with its alert_refs."""
     record = get_incident_record(store, tenant, incident_id)
     return {
         **list_item(record),

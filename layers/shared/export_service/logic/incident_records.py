@@ -1,4 +1,4 @@
-"""Incident data: write models -> exported rows (seed 004's types), and the writer (with deletion)."""
+"""Incident data: write models -> exported rows (the nightly data export's types), and the writer (with deletion)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class IncidentBundle:
     role_assignments: list[IncidentRoleAssignment] = field(default_factory=list)
     impacts: list[IncidentImpact] = field(default_factory=list)
     retrospectives: list[Retrospective] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)  # seed 002: the alerts behind the history's alert_refs
+    alerts: list[Alert] = field(default_factory=list)  # the incident API: the alerts behind the history's alert_refs
 
 
 def _text(value: Any) -> str:
@@ -49,7 +49,7 @@ def _text(value: Any) -> str:
 
 
 def event_details_schema(event_type: str) -> str:
-    """The JSON-encoded JSON Schema of an event type's details (seed 004)."""
+    """The JSON-encoded JSON Schema of an event type's details."""
     return json.dumps(EVENT_DETAILS_SCHEMAS[event_type], **_JSON)  # type: ignore[arg-type]
 
 
@@ -63,7 +63,7 @@ def export_row(dataset: Dataset, model: Any) -> dict[str, str]:
 
 
 def incident_extras(incident: Incident) -> dict[str, Any]:
-    """The incident fields beyond seed 004's columns (seed 002), stored beside the row for filters and the API."""
+    """The incident fields beyond the nightly data export's columns, stored beside the row for filters and the API."""
     return {
         "status": incident.status,
         "impact": incident.impact,
@@ -80,7 +80,7 @@ def incident_extras(incident: Incident) -> dict[str, Any]:
         "last_upload_timestamp": _text(incident.last_upload_timestamp),
         "metrics": _text(incident.metrics),
         "history": _text(incident.history),
-        # text_to_search (seed 002) matches policy and source names case-insensitively: stored lower-cased once,
+        # text_to_search matches policy and source names case-insensitively: stored lower-cased once,
         # so a Query's FilterExpression can use contains() on it. A newline separates the two names.
         "search_text": search_text(incident.alert_policy_name, incident.source_name),
     }
@@ -127,7 +127,7 @@ def write_incident_bundles(
 def delete_incident(
     store: IncidentWriterStore, tenant: str, incident_id: str, actor: str, now: datetime, event_id: str
 ) -> IncidentEvent | None:
-    """Delete an incident. Its children stay exportable with the names they were written with (seed 000's rule
+    """Delete an incident. Its children stay exportable with the names they were written with (the catalog export's rule
     for activities), and a GenericResourceChange event records what was deleted, under the incident's old name."""
     deleted = store.delete_incident(tenant, incident_id)
     if deleted is None:

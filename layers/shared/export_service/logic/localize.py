@@ -76,7 +76,7 @@ def translations(locale: str) -> Mapping[str, str]:
 
 
 def parse_locale(value: str | None, parameter: str = "locale") -> str | None:
-    """A supported two-letter language code (seed 003), or None when not given; anything else is a 400."""
+    """A supported two-letter language code, or None when not given; anything else is a 400."""
     if value is None:
         return None
     code = value.strip().lower()

@@ -1,4 +1,4 @@
-"""Nightly incremental exports (seed 004): dispatch one execution per tenant and night, export each source's rows
+"""Nightly incremental exports: dispatch one execution per tenant and night, export each source's rows
 created or changed in the night's window to CSV in S3, commit the night's entries with the watermark, list them.
 
 Exactly once per night: the execution is named after tenant and night (Step Functions refuses a second start),

@@ -1,4 +1,4 @@
-"""Seed 002's alerts: one violation found in one upload of an asset; an incident aggregates them over time."""
+"""The incident API's alerts: one violation found in one upload of an asset; an incident aggregates them over time."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Alert(BaseModel):
-    """The alert object of seed 002, plus ``asset_id`` (what ``sources`` in a by-filters request matches)."""
+    """The alert object of the incident API, plus ``asset_id`` (what ``sources`` in a by-filters request matches)."""
 
     type: str = Field(description="What kind of check fired, e.g. SCHEMA_CHANGE, FRESHNESS, VOLUME_ANOMALY")
     source: str = Field(description="The asset's full source path, e.g. SNOWFLAKE.SALES_DB.PUBLIC.CUSTOMER_ORDERS")
-    asset_id: str = Field(description="The asset (seed 002's incident asset_id); matched by the filter's sources")
+    asset_id: str = Field(description="The asset (the incident's asset_id); matched by the filter's sources")
     attribute: str | None = None
     job_id: str
     create_time: str = Field(description="ISO 8601 UTC with milliseconds")
@@ -41,7 +41,7 @@ MAX_QUERIES = 1000  # sources x upload dates: one Query each
 
 
 class AlertFilter(BaseModel):
-    """``POST /v1/alerts/by-filters`` (seed 002): alerts of any of the sources, at any of the upload dates, with any
+    """``POST /v1/alerts/by-filters``: alerts of any of the sources, at any of the upload dates, with any
     of the violation names."""
 
     model_config = ConfigDict(extra="forbid")

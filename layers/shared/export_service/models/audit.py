@@ -1,4 +1,4 @@
-"""Audit records: the domain model, the columns of seed 001 (in its order) and the audit-sentinel fields of seed 003."""
+"""Audit records: the domain model, the audit log's documented columns (in their order), then the audit-event fields."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from export_service.errors import InvalidParameterError
 from export_service.models.export import ExportFormat, QueryModel, pick_one
 
-# Seed 001's CSV header, in its order, then seed 003's fields (appended, so seed 001's positions never move).
+# The audit log's documented CSV header, in its order, then the audit-event fields (appended, so the first
+# columns never move).
 # The JSON records use the same keys.
 AUDIT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -31,7 +32,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "metadata",
 )
 
-# Seed 003's documented metadata filter keys: metadata[<key>]=<value>.
+# The audit-event export's documented metadata filter keys: metadata[<key>]=<value>.
 METADATA_KEYS: tuple[str, ...] = (
     "entity_id",
     "assessment_id",
@@ -46,7 +47,7 @@ METADATA_KEYS: tuple[str, ...] = (
     "workflow_step",
 )
 
-# Seed 003's repeatable filters (query parameter -> record field); any of the given values matches.
+# The audit-event export's repeatable filters (query parameter -> record field); any of the given values matches.
 AUDIT_LIST_FILTERS: dict[str, str] = {
     "event_type": "eventType",
     "sub_type": "subType",
@@ -159,15 +160,15 @@ class AuditRecord(BaseModel):
     user: str = Field(min_length=1)
     role: str = ""
     resource: str = ""
-    resourceType: str = ""  # noqa: N815 - the seed's column name
+    resourceType: str = ""  # noqa: N815 - the documented column name
     namespace: str = ""
-    sourceIP: str = ""  # noqa: N815 - the seed's column name
+    sourceIP: str = ""  # noqa: N815 - the documented column name
     checksum: str = ""
-    eventType: str = ""  # noqa: N815 - seed 003's event_type
-    subType: str = ""  # noqa: N815 - seed 003's sub_type
-    systemSource: str = ""  # noqa: N815 - seed 003's system_source
-    auditeeId: str = ""  # noqa: N815 - seed 003's auditee_id: who caused the event
-    metadata: str = ""  # JSON object of seed 003's metadata keys, sorted (encode_metadata)
+    eventType: str = ""  # noqa: N815 - the audit-event export's event_type
+    subType: str = ""  # noqa: N815 - the audit-event export's sub_type
+    systemSource: str = ""  # noqa: N815 - the audit-event export's system_source
+    auditeeId: str = ""  # noqa: N815 - the audit-event export's auditee_id: who caused the event
+    metadata: str = ""  # JSON object of the audit-event export's metadata keys, sorted (encode_metadata)
 
 
 class NewAuditRecord(BaseModel):

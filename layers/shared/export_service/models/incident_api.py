@@ -1,4 +1,4 @@
-"""What the incident API (seed 002) answers: list items, details, distribution and summary."""
+"""What the incident API answers: list items, details, distribution and summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from export_service.errors import InvalidParameterError
 from export_service.models.export import QueryModel
 
-# The list item's fields: seed 002's, in its order (created_at is its created_time), then this service's extras.
+# The list item's fields: the incident API's, in its order (created_at is its created_time), then this service's extras.
 LIST_FIELDS = (
     "id",
     "project_id",
@@ -33,7 +33,7 @@ LIST_FIELDS = (
 
 
 class IncidentListItem(BaseModel):
-    id: str = Field(description="The incident's id (a UUID string here; seed 002's example shows an integer)")
+    id: str = Field(description="The incident's id (a UUID string here; the documented example shows an integer)")
     project_id: int
     asset_id: str
     last_upload_timestamp: str | None = Field(description="ISO 8601 UTC with milliseconds")
@@ -46,11 +46,11 @@ class IncidentListItem(BaseModel):
     alert_policy_name: str
     description: str
     tags: list[str]
-    number: str = Field(description="Human-readable number, e.g. INC-1042 (not in seed 002)")
-    name: str = Field(description="Title (not in seed 002)")
-    connection_type: str = Field(description="The asset's connection type, e.g. SNOWFLAKE (not in seed 002)")
-    connection_id: str = Field(description="The asset's connection (not in seed 002)")
-    source_name: str = Field(description="The asset's source path; text_to_search looks in it (not in seed 002)")
+    number: str = Field(description="Human-readable number, e.g. INC-1042 (an addition to the documented object)")
+    name: str = Field(description="Title (an addition to the documented object)")
+    connection_type: str = Field(description="The asset's connection type, e.g. SNOWFLAKE (an addition)")
+    connection_id: str = Field(description="The asset's connection (an addition to the documented object)")
+    source_name: str = Field(description="The asset's source path; text_to_search looks in it (an addition)")
 
 
 class AlertRef(BaseModel):

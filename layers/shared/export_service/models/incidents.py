@@ -1,4 +1,4 @@
-"""Incidents and their children: the datasets of seed 004 (exact columns, in its order) and their write models."""
+"""Incidents and their children: the nightly data export's datasets (exact columns, in order) and write models."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Dataset(StrEnum):
 class DatasetSpec:
     dataset: Dataset
     code: str  # the key prefix of the dataset's items (see docs/data-model.md)
-    source: str  # seed 004's versioned source name
+    source: str  # the nightly data export's versioned source name
     columns: tuple[str, ...]
     datetime_columns: tuple[str, ...]
 
@@ -109,7 +109,7 @@ DATASETS: dict[Dataset, DatasetSpec] = {
     ),
 }
 
-# The milestones of seed 004, in lifecycle order (each has an ``<name>_at`` column on incidents).
+# The milestones of the nightly data export, in lifecycle order (each has an ``<name>_at`` column on incidents).
 MILESTONES = (
     "started",
     "detected",
@@ -121,10 +121,10 @@ MILESTONES = (
     "retrospective_started",
     "retrospective_completed",
 )
-SEVERITIES = ("LOW", "MEDIUM", "HIGH")  # seed 002; "" means not set
-PRIORITIES = ("LOW", "MEDIUM", "HIGH")  # seed 000's incident-group priority
-IMPACTS = ("LOW", "MEDIUM", "HIGH")  # seed 002
-STATUSES = ("OPEN", "CLOSED")  # seed 002
+SEVERITIES = ("LOW", "MEDIUM", "HIGH")  # the incident API; "" means not set
+PRIORITIES = ("LOW", "MEDIUM", "HIGH")  # the Validio-style catalog export's incident-group priority
+IMPACTS = ("LOW", "MEDIUM", "HIGH")  # the incident API
+STATUSES = ("OPEN", "CLOSED")  # the incident API
 
 
 class _Row(BaseModel):
@@ -136,7 +136,7 @@ class _Row(BaseModel):
 
 
 class Incident(_Row):
-    """An incident: seed 004's columns plus the fields of seed 002 that the incident API serves."""
+    """An incident: the nightly data export's columns plus the fields the incident API serves."""
 
     number: str
     name: str
@@ -154,7 +154,7 @@ class Incident(_Row):
     opened_at: datetime | None = None
     started_by: str = ""
     active_duration: timedelta | None = None
-    # seed 002
+    # the incident API
     status: str = "OPEN"
     impact: str = ""
     project_id: int = 0
@@ -215,7 +215,7 @@ def _props(**fields: tuple[list[str], str]) -> dict[str, Any]:
 _S = ["string"]
 _SN = ["string", "null"]
 
-# Seed 004's "Incident Event Details Schemata", one per event type; exported JSON-encoded in event_details_schema.
+# The documented "Incident Event Details Schemata", one per event type; exported JSON-encoded in event_details_schema.
 EVENT_DETAILS_SCHEMAS: dict[str, dict[str, Any]] = {
     "IncidentStatus": _props(new_status=(_S, "The status the incident is moving to.")),
     "BulkMilestoneUpdate": _props(

@@ -1,4 +1,4 @@
-"""Nightly incremental exports: the versioned CSV sources (seed 004, plus audit events) and the step payloads."""
+"""Nightly incremental exports: the versioned CSV sources (incident data, plus audit events) and the step payloads."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class CommitInput(NightlyRun):
 
 
 class ExportRequest(BaseModel):
-    """One listed report: seed 004's fields (``url`` is presigned when listed)."""
+    """One listed report: the nightly data export's fields (``url`` is presigned when listed)."""
 
     id: str
     created_at: str
