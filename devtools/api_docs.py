@@ -5,8 +5,7 @@ python -m devtools.api_docs --check  # exit 1 if docs/api.md is stale
 
 docs/openapi.json comes from the code (python -m devtools.openapi); `make docs` runs both. The hand-written rules the
 OpenAPI cannot carry (header forms, error model, CSV rules, cursors, job lifecycle, nightly exports) are in
-docs/guide.md. Text is copied from the OpenAPI document as it is, except that references to the source documents
-("seed 002") are reworded into the behaviour they name (docs/decisions.md maps behaviours to sources).
+docs/guide.md. Text is copied from the OpenAPI document as it is.
 """
 
 from __future__ import annotations
@@ -22,34 +21,12 @@ from devtools.template import ROOT
 
 API_DOCS_PATH = ROOT / "docs" / "api.md"
 
-# Source documents named in route descriptions, reworded as the behaviour (most specific first).
-_SOURCE_NAMES = {
-    "000": "Validio's CSV export",
-    "001": "the runbook platform's audit export",
-    "002": "Actian's incidents API",
-    "003": "the audit-sentinel export",
-    "004": "FireHydrant's data export",
-}
-_REWORDINGS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\s*\((?:see |as in )?seed \d{3}\)"), ""),
-    (re.compile(r"\(not in seed 002\)"), "(not in Actian's incident object)"),
-    (re.compile(r"seed \d{3} alert objects"), "alert objects"),
-    (re.compile(r"seed 002's incident asset_id"), "the incident's asset_id"),
-    (re.compile(r"seed 002's example"), "Actian's example"),
-    (re.compile(r"seed 004's versioned CSV sources"), "FireHydrant's versioned CSV sources"),
-    # the figures moved from the README to docs/benchmark.md
-    (re.compile(r"see README\b(?!\.md)"), "see benchmark.md"),
-)
 # Route groups in reading order (OpenAPI tags); a tag not named here follows them.
 _TAG_ORDER = ("audit", "incidents", "exports", "nightly exports", "alerts")
-_SEED = re.compile(r"[Ss]eed (\d{3})('s)?")
 
 
 def plain(text: str) -> str:
-    """Description text as markdown: seed references reworded, RST double backticks made single."""
-    for pattern, replacement in _REWORDINGS:
-        text = pattern.sub(replacement, text)
-    text = _SEED.sub(lambda m: _SOURCE_NAMES.get(m.group(1), "the reference API") + (m.group(2) or ""), text)
+    """Description text as markdown: RST double backticks made single."""
     return text.replace("``", "`")
 
 
