@@ -15,6 +15,13 @@ class Permission(StrEnum):
     AUDIT_READ = "AUDIT_READ"
     EXPORTS_READ = "EXPORTS_READ"
     EXPORTS_WRITE = "EXPORTS_WRITE"
+    # the data-observability catalog: its sources, validators and catalog assets (incident groups need
+    # INCIDENTS_READ); running a validator's debug SQL needs INCIDENTS_WRITE and SQL_EXECUTION_WRITE
+    SOURCES_READ = "SOURCES_READ"
+    VALIDATORS_READ = "VALIDATORS_READ"
+    CATALOG_ASSETS_READ = "CATALOG_ASSETS_READ"
+    INCIDENTS_WRITE = "INCIDENTS_WRITE"
+    SQL_EXECUTION_WRITE = "SQL_EXECUTION_WRITE"
 
 
 class ApiKey(BaseModel):
