@@ -14,9 +14,9 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from export_service.dal.query import QueryPartition
-from export_service.errors import ExportTooLargeError
+from export_service.errors import ExportTooLargeError, ForbiddenError
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat, make_writer, wrap_envelope
-from export_service.models.api_keys import Permission
+from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
 from export_service.timefmt import format_instant
 
@@ -154,23 +154,70 @@ class ExportPlan:
 
 
 @dataclass(frozen=True)
+class RowScope:
+    """A dataset whose rows are each read with their own permission (an activity with the permission of the kind of
+    resource it is about): a key reads the rows of the permissions it holds among ``permissions``. ``narrow`` limits
+    a built request to the rows of the permissions given (the key's, or the ones a job recorded when it started)."""
+
+    permissions: frozenset[Permission]
+    narrow: Callable[[Any, frozenset[Permission]], Any]
+
+
+@dataclass(frozen=True)
 class ExportSpec(Generic[Request]):
     """What a dataset supplies to the pipeline; everything else (limits, formats, jobs) is shared."""
 
     name: str  # the dataset's name in export jobs
     resource: str  # what its files are named after
-    permission: Permission  # reads its rows, on every path
+    permission: Permission | None  # reads its rows, on every path (None: each row needs its own, see row_scope)
     query: type[QueryModel]  # its parameters: validated the same way inline and in a job
     kind: str  # the JSON envelope's kind
     narrow: str  # how to narrow a request that is too large
     build: Callable[[str, Any, datetime], Request]  # (tenant, query, now) -> a validated request
     plan: Callable[[Request, Any], ExportPlan]  # (request, stores)
     read: Callable[[Request, Any, Sequence[QueryPartition], int], Pages]  # (request, stores, parts, prefetch)
-    counter: Callable[[Any], Callable[[QueryPartition, int], int]]  # stores -> count(part, cap)
+    # stores -> count(part, cap); None: matches are counted by reading them (rows filtered after the read)
+    counter: Callable[[Any], Callable[[QueryPartition, int], int]] | None
     columns: Callable[[Request], tuple[str, ...]]
     envelope: Callable[[Request], dict[str, Any]]  # the JSON envelope's metadata (besides counts and format)
     bounds: Callable[[Request], tuple[datetime | None, datetime, bool]]  # start, end, whether the caller bounded it
     bom: Callable[[Request], bool] = lambda _request: False
+    row_scope: RowScope | None = None  # rows read with one of several permissions (each row its own)
+
+
+def read_scope(spec: ExportSpec[Any], held: frozenset[Permission]) -> frozenset[Permission]:
+    """The permissions among ``held`` that read rows of the dataset (empty: it may read none)."""
+    if spec.row_scope is not None:
+        return held & spec.row_scope.permissions
+    return held & {spec.permission} if spec.permission is not None else frozenset()
+
+
+def require_read(spec: ExportSpec[Any], principal: Principal) -> frozenset[Permission]:
+    """The permissions the principal reads the dataset's rows with; 403 naming what is missing when none."""
+    scope = read_scope(spec, principal.permissions)
+    if not scope:
+        needed = sorted(spec.row_scope.permissions) if spec.row_scope else [spec.permission]
+        names = " or ".join(str(permission) for permission in needed)
+        raise ForbiddenError(f"this API key lacks the {names} permission to read {spec.name}")
+    return scope
+
+
+def build_request(spec: ExportSpec[Request], tenant: str, held: frozenset[Permission], query: Any, now: datetime) -> Any:
+    """The validated request, limited to the rows ``held`` reads when the dataset's rows carry their own permission."""
+    request = spec.build(tenant, query, now)
+    return spec.row_scope.narrow(request, read_scope(spec, held)) if spec.row_scope else request
+
+
+def count_matches(spec: ExportSpec[Request], request: Request, stores: Any, parts: Sequence[QueryPartition], cap: int) -> int:
+    """How many rows the request matches, counted up to ``cap``."""
+    if spec.counter is not None:
+        return count_capped(spec.counter(stores), parts, cap)
+    total = 0
+    for page in spec.read(request, stores, parts, 1):
+        total += len(page)
+        if total >= cap:
+            return cap
+    return total
 
 
 @dataclass(frozen=True)
@@ -222,7 +269,7 @@ def export_inline(
             bom=spec.bom(request),
         )
     except Overflow as overflow:
-        matched = count_capped(spec.counter(stores), plan.parts, limits.count_cap)
+        matched = count_matches(spec, request, stores, plan.parts, limits.count_cap)
         return TooLarge(too_large(overflow.reason, matched, limits, spec.narrow), matched, query)
     filename = spec_filename(spec, request, plan, fmt, now)
     return ExportBody(body=body, content_type=content_type(fmt), filename=filename, records=written)

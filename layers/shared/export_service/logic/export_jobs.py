@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from export_service.dal.query import QueryPartition
 from export_service.errors import InvalidParameterError
-from export_service.logic.export_engine import ExportPlan, ExportSpec, spec_filename
+from export_service.logic.export_engine import ExportPlan, ExportSpec, build_request, spec_filename
 from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
+from export_service.models.api_keys import Permission
 from export_service.models.export import TABULAR_FORMATS, QueryModel
 from export_service.timefmt import format_instant
 
@@ -124,9 +125,18 @@ def job_query(spec: ExportSpec[Any], fmt: ExportFormat, params: Mapping[str, Any
     return query
 
 
-def build_job(tenant: str, spec: ExportSpec[Any], fmt: ExportFormat, query: QueryModel, now: datetime) -> JobSpec:
-    """Validate a job exactly as the synchronous endpoint validates the same parameters."""
-    return JobSpec(spec, fmt, query, spec.build(tenant, query, now))
+def build_job(
+    tenant: str,
+    spec: ExportSpec[Any],
+    fmt: ExportFormat,
+    query: QueryModel,
+    now: datetime,
+    held: frozenset[Permission] | None = None,
+) -> JobSpec:
+    """Validate a job exactly as the synchronous endpoint validates the same parameters. ``held``: the permissions
+    its rows are read with (a dataset whose rows carry their own permission); by default the dataset's own."""
+    scope = held if held is not None else frozenset({spec.permission} if spec.permission else ())
+    return JobSpec(spec, fmt, query, build_request(spec, tenant, scope, query, now))
 
 
 def frozen_parameters(job: JobSpec) -> dict[str, Any]:

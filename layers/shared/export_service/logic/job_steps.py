@@ -70,7 +70,7 @@ def start_requested_job(
     """POST /v1/exports: an unknown dataset is a 400, then the dataset's read permission a 403, then the parameters,
     validated by the dataset's query model (400 naming the parameter)."""
     spec = export_spec(dataset)
-    require_permission(principal, spec.permission)  # who may read the rows comes before what was asked of them
+    require_read(spec, principal)  # who may read the rows comes before what was asked of them
     query = job_query(spec, fmt, params)
     # a dataset whose parameters name the format (file_type) says what the file is
     return start_job(ctx, principal, spec, getattr(query, "fmt", fmt), query, now)
@@ -88,18 +88,19 @@ def start_job(
     """Record and start a job of a validated request for ``principal``, who must hold the dataset's read permission;
     returns the job item. ``estimated``: a count already made by the caller."""
     tenant = principal.tenant_id
-    require_permission(principal, spec.permission)
-    job = build_job(tenant, spec, fmt, query, now)
+    held = require_read(spec, principal)  # what the rows are read with: recorded, so every step reads the same
+    job = build_job(tenant, spec, fmt, query, now, held)
     plan = plan_parts(job, ctx.stores)
     if estimated is None:
-        estimated = count_capped(spec.counter(ctx.stores), plan.parts, ctx.count_cap)
+        estimated = count_matches(spec, job.request, ctx.stores, plan.parts, ctx.count_cap)
     job_id = new_job_id(now)
     expires = now + JOB_RETENTION
     item = {
         "job_id": job_id,
         "tenant": tenant,
         "dataset": spec.name,
-        "read_permission": spec.permission.value,  # seeing the job, its links or its manifest needs it
+        # seeing the job, its links or its manifest needs every permission its rows were read with
+        "read_permissions": sorted(permission.value for permission in held),
         "created_by": principal.key_id,  # who may collect it without EXPORTS_READ
         "format": fmt.value,
         "parameters": json.dumps(frozen_parameters(job), sort_keys=True),
@@ -133,7 +134,8 @@ def _load(ctx: JobContext, tenant: str, job_id: str) -> dict[str, Any]:
 def _spec(job: Mapping[str, Any], now: datetime) -> JobSpec:
     spec = export_spec(job["dataset"])
     fmt = ExportFormat(job["format"])
-    return build_job(job["tenant"], spec, fmt, job_query(spec, fmt, json.loads(job["parameters"])), now)
+    query = job_query(spec, fmt, json.loads(job["parameters"]))
+    return build_job(job["tenant"], spec, fmt, query, now, job_read_permissions(job))
 
 
 def run_plan(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
