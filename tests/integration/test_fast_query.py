@@ -6,8 +6,6 @@ records, their types, their order and the pages' boundaries must be the same; ev
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +13,11 @@ import boto3
 import pytest
 
 from devtools.dynamodb_local import DynamoDBLocal, find_jar, free_port
+from devtools.provision import local_refs
 from export_service.dal import fast_query
 from export_service.dal.fast_query import item_to_record
 from export_service.dal.query import query_args, query_pages
+from export_service.models.audit import AUDIT_COLUMNS
 from tests.integration.support import TENANT_SIZES, WINDOW_END, WINDOW_START
 from tests.unit.dynamodb_wire import BEYOND_DECIMAL, EMPTY_SET_MEMBERS, item, typed
 
@@ -70,8 +70,6 @@ def local_client(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
         find_jar()
     except FileNotFoundError as missing:
         pytest.skip(str(missing))
-    if os.environ.get("EXPORT_SERVICE_SKIP_DYNAMODB_LOCAL"):
-        pytest.skip("EXPORT_SERVICE_SKIP_DYNAMODB_LOCAL is set")
     local = DynamoDBLocal(free_port(), log_path=tmp_path_factory.mktemp("ddb") / "dynamodb-local.log")
     try:
         local.start()
@@ -170,11 +168,11 @@ def test_audit_store_reads_its_plan_as_the_ordinary_loop_does(stack):
     store = stack.audit_store
     for tenant in TENANT_SIZES:
         parts = store.plan(tenant, WINDOW_START, WINDOW_END, {})
-        fast = [page for page in store.read_plan(parts, prefetch=3)]
+        fast = list(store.read_plan(parts, prefetch=3))
         reference = [
             page
             for part in parts
-            for page in ordinary_pages(stack.dynamodb, query_args(store._table, part, _audit_columns()))
+            for page in ordinary_pages(stack.dynamodb, query_args(local_refs()["AuditTable"], part, AUDIT_COLUMNS))
         ]
         assert typed(fast) == typed(reference)
         assert sum(len(page) for page in fast) == TENANT_SIZES[tenant]
@@ -187,10 +185,3 @@ def test_small_pages_of_the_audit_store_page_exactly(stack):
     whole = list(store.read(part))
     assert typed(small) == typed(whole)
     assert len({record["id"] for record in small}) == len(small) > 3
-
-
-@functools.cache
-def _audit_columns() -> tuple[str, ...]:
-    from export_service.models.audit import AUDIT_COLUMNS  # noqa: PLC0415
-
-    return tuple(AUDIT_COLUMNS)

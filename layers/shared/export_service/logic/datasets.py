@@ -19,6 +19,7 @@ from export_service.logic.audit_export import (
     localize_pages,
     plan_audit,
 )
+from export_service.logic.catalog_export import CATALOG_EXPORTS
 from export_service.logic.dataset_export import (
     NARROW as DATASET_NARROW,
 )
@@ -97,6 +98,7 @@ EXPORTS: dict[str, ExportSpec[Any]] = {
     AUDIT: AUDIT_EXPORT,
     **{dataset.value: _dataset_spec(dataset) for dataset in Dataset},
     INCIDENT_LIST: INCIDENT_LIST_EXPORT,
+    **CATALOG_EXPORTS,  # sources, validators, incident-groups, activities
 }
 DATASET_NAMES = tuple(EXPORTS)
 
@@ -113,6 +115,6 @@ def export_spec(dataset: str) -> ExportSpec[Any]:
     return spec
 
 
-def read_permission(dataset: str) -> Permission:
-    """The permission that reads ``dataset``'s rows on every path."""
+def read_permission(dataset: str) -> Permission | None:
+    """The permission that reads ``dataset``'s rows on every path (None: each row is read with its own)."""
     return export_spec(dataset).permission

@@ -12,9 +12,8 @@ from typing import Any, Protocol
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
-from export_service.logic.api_keys import require_permission
 from export_service.logic.datasets import export_spec, read_permission
-from export_service.logic.export_engine import ExportSpec, count_capped, envelope_metadata
+from export_service.logic.export_engine import ExportSpec, count_matches, envelope_metadata, require_read
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
     FilesLike,
@@ -260,16 +259,17 @@ def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> 
     }
 
 
-def job_read_permission(job: Mapping[str, Any]) -> Permission:
-    """The read permission the job recorded (jobs recorded before it was stored: its dataset's)."""
-    return Permission(job.get("read_permission") or read_permission(job["dataset"]))
+def job_read_permissions(job: Mapping[str, Any]) -> frozenset[Permission]:
+    """The permissions the job's rows were read with, as it recorded them (jobs recorded before: its dataset's)."""
+    recorded = job.get("read_permissions") or [job.get("read_permission") or read_permission(job["dataset"])]
+    return frozenset(Permission(name) for name in recorded if name)
 
 
 def require_job_access(job: Mapping[str, Any], principal: Principal) -> None:
-    """A job holds its dataset's rows: seeing it (state, links, manifest) needs the dataset's read permission, and,
-    unless the key started it, EXPORTS_READ (the tenant's exports made by other keys)."""
-    permission = job_read_permission(job)
-    if permission not in principal.permissions:
+    """A job holds its dataset's rows: seeing it (state, links, manifest) needs every permission its rows were read
+    with (its dataset's read permission), and, unless the key started it, EXPORTS_READ (the tenant's exports made
+    by other keys)."""
+    for permission in sorted(job_read_permissions(job) - principal.permissions):
         raise ForbiddenError(
             f"export job '{job['job_id']}' holds {job['dataset']} data; this API key lacks the {permission.value} "
             "permission",
