@@ -202,13 +202,17 @@ def require_read(spec: ExportSpec[Any], principal: Principal) -> frozenset[Permi
     return scope
 
 
-def build_request(spec: ExportSpec[Request], tenant: str, held: frozenset[Permission], query: Any, now: datetime) -> Any:
+def build_request(
+    spec: ExportSpec[Request], tenant: str, held: frozenset[Permission], query: Any, now: datetime
+) -> Any:
     """The validated request, limited to the rows ``held`` reads when the dataset's rows carry their own permission."""
     request = spec.build(tenant, query, now)
     return spec.row_scope.narrow(request, read_scope(spec, held)) if spec.row_scope else request
 
 
-def count_matches(spec: ExportSpec[Request], request: Request, stores: Any, parts: Sequence[QueryPartition], cap: int) -> int:
+def count_matches(
+    spec: ExportSpec[Request], request: Request, stores: Any, parts: Sequence[QueryPartition], cap: int
+) -> int:
     """How many rows the request matches, counted up to ``cap``."""
     if spec.counter is not None:
         return count_capped(spec.counter(stores), parts, cap)
