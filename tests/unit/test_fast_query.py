@@ -294,6 +294,18 @@ def test_threads_sharing_a_client_each_get_their_own_form():
     assert failures == []
 
 
+def test_records_that_do_not_reach_the_parsed_response_fail_loudly():
+    # Given a botocore that would not merge customized_response_dict (here: a later handler empties it)
+    dynamodb = client()
+    Wire(dynamodb, page(item("P", "1")))
+    query_page(dynamodb, ARGS)  # the fast path's handler first
+    dynamodb.meta.events.register(
+        "before-parse.dynamodb.Query", lambda customized_response_dict, **_: customized_response_dict.clear()
+    )
+    with pytest.raises(RuntimeError, match="not handed over"):
+        query_page(dynamodb, ARGS)  # never an empty page
+
+
 def test_a_client_that_is_not_botocore_gets_the_ordinary_call():
     class Recording:
         def __init__(self) -> None:

@@ -99,7 +99,10 @@ def record_from_wire(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _take_items(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
     """before-parse handler: a 200 response's Items, decoded, in place of botocore's parse of them."""
-    if not getattr(_state, "active", False) or response_dict.get("status_code") != 200:
+    if not getattr(_state, "active", False):
+        return
+    _state.taken = False  # per attempt: what counts is the attempt whose response the call returns
+    if response_dict.get("status_code") != 200:
         return
     body = response_dict.get("body")
     if not isinstance(body, bytes):
@@ -112,6 +115,7 @@ def _take_items(response_dict: dict[str, Any], customized_response_dict: dict[st
         return
     response_dict["body"] = json.dumps(document).encode("utf-8")
     customized_response_dict[_RECORDS] = records
+    _state.taken = True
 
 
 def _hooked_client(client: Any) -> bool:
@@ -140,12 +144,15 @@ def query_page(client: Any, args: Mapping[str, Any]) -> tuple[list[dict[str, Any
         page = client.query(**args)
         return [item_to_record(item) for item in page.get("Items", ())], page
     outer = getattr(_state, "active", False)
-    _state.active = True
+    _state.active, _state.taken = True, False
     try:
         page = client.query(**args)
+        taken = _state.taken
     finally:
         _state.active = outer
     records = page.pop(_RECORDS, None)
-    if records is None:  # the handler left this response to botocore
-        records = [item_to_record(item) for item in page.pop("Items", ())]
+    if records is None:
+        if taken:  # the body lost its Items but the records did not arrive: never read that as an empty page
+            raise RuntimeError("a Query response's records were taken from its body but not handed over by botocore")
+        records = [item_to_record(item) for item in page.pop("Items", ())]  # left to botocore's parse
     return records, page
