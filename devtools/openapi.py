@@ -66,6 +66,23 @@ def _query_schemas(document: dict[str, Any], routers: list[Any]) -> None:
         document["components"]["schemas"].pop(name, None)
 
 
+TENANT = {
+    "name": "tenant",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The API key's tenant; any other answers 404, as a path that does not exist",
+}
+
+
+def _tenant_parameter(path: str, operation: dict[str, Any]) -> None:
+    """A ``{tenant}`` path segment is checked before the route runs (the route itself never reads it), so
+    Powertools does not see it as a parameter: it is declared here."""
+    parameters = operation.setdefault("parameters", [])
+    if "{tenant}" in path and not any(p["in"] == "path" and p["name"] == "tenant" for p in parameters):
+        parameters.insert(0, dict(TENANT))
+
+
 def generate() -> str:
     from export_service.api.app import create_app  # noqa: PLC0415
 
@@ -78,10 +95,11 @@ def generate() -> str:
     )
     document = json.loads(schema)
     _query_schemas(document, routers)
-    for operations in document["paths"].values():
+    for path, operations in document["paths"].items():
         for operation in operations.values():
             # Powertools documents validation failures as 422; this API answers them 400 with its error model.
             operation["responses"].pop("422", None)
+            _tenant_parameter(path, operation)
     document["components"].setdefault("securitySchemes", {}).update(
         {
             "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key-id>.<secret>"},

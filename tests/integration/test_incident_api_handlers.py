@@ -107,7 +107,8 @@ def test_a_walk_without_to_time_keeps_the_end_its_first_page_used(stack, data):
     # When an incident is created during the walk (now: newer than every incident, on a day the walk has not read)
     late = bundles("globex")[0]
     created = datetime.now(UTC).replace(microsecond=0)
-    moved = late.incident.model_copy(update={"id": "inc-initech-late", "created_at": created, "updated_at": created})
+    update = {"id": "inc-initech-late", "number": "INC-900", "created_at": created, "updated_at": created}
+    moved = late.incident.model_copy(update=update)  # a new incident: a number of its own
     write_incident_bundles(store, "initech", [IncidentBundle(incident=moved)])
     # Then the rest of the walk does not mix it in, and a new walk starts with it
     second = _list({"limit": "5", "cursor": cursor}, tenant="initech")

@@ -195,7 +195,12 @@ def test_bounds_only_widen(stack):
     def shifted(days: int) -> IncidentBundle:
         moment = one.incident.created_at + timedelta(days=days)
         incident = one.incident.model_copy(
-            update={"id": f"inc-widen-{days}", "created_at": moment, "updated_at": moment}
+            update={
+                "id": f"inc-widen-{days}",
+                "number": f"INC-{900 + days}",
+                "created_at": moment,
+                "updated_at": moment,
+            }
         )
         return IncidentBundle(incident)
 

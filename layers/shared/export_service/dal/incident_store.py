@@ -4,10 +4,12 @@ Base table: pk = ``T#<tenant>#<CODE>#D#<created day>``, sk = ``<created_at>#<id>
 ByUpdated: ``T#<tenant>#<CODE>#U#<updated day>`` / ``<updated_at>#<id>`` (created or changed since T).
 ByIncident: ``T#<tenant>#I#<incident id>`` / ``<CODE>#<created_at>#<id>`` (one incident and its children).
 Alerts: ``T#<tenant>#ALERT#<asset id>`` / ``<metric_time>#<violation_name>`` (one item per upload and violation).
+Numbers: ``T#<tenant>#NUM`` / ``<integer>`` -> the incident id that holds the number (claimed once, never reused).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,10 +30,42 @@ from export_service.dal.query import (
     write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
+from export_service.models.incident_api import incident_number
 from export_service.models.incidents import DATASETS, Dataset
 from export_service.timefmt import format_instant
 
 _META_PK = "T#{tenant}#META"
+_NUMBER_PK = "T#{tenant}#NUM"
+CLAIMS_PER_CALL = 100  # TransactWriteItems' limit
+
+
+class NumberTakenError(Exception):
+    """An incident number is unique in its tenant and never reused: another incident id holds (or held) it."""
+
+    def __init__(self, tenant: str, number: str, incident_id: str, holder: str | None) -> None:
+        held = f"incident '{holder}'" if holder else "another incident"
+        super().__init__(
+            f"incident number {number!r} of tenant '{tenant}' belongs to {held}; incident '{incident_id}' was not "
+            "written (numbers are never reused, not even after a deletion)"
+        )
+        self.number, self.incident_id, self.holder = number, incident_id, holder
+
+
+def number_claims(tenant: str, rows: Sequence[Mapping[str, str]]) -> dict[int, tuple[str, str]]:
+    """integer -> (incident id, number as written) for incident rows; ValueError for a number without an integer,
+    NumberTakenError for one number given to two ids in the same rows."""
+    claims: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        integer = incident_number(row["number"])
+        if integer is None:
+            raise ValueError(
+                f"incident '{row['id']}' has number {row['number']!r}: a number is digits, optionally after a prefix "
+                "and a hyphen (INC-1311)"
+            )
+        held = claims.setdefault(integer, (row["id"], row["number"]))
+        if held[0] != row["id"]:
+            raise NumberTakenError(tenant, row["number"], row["id"], held[0])
+    return claims
 
 
 class IncidentQuery(BaseModel):
@@ -205,6 +239,17 @@ class IncidentStore:
             return None
         return item_to_record(items[0])
 
+    def incident_id_by_number(self, tenant: str, number: int) -> str | None:
+        """The id of the tenant's incident with this number, or None (no such number, or its incident was deleted)."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _NUMBER_PK.format(tenant=tenant)}, "sk": {"S": str(number)}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item or "deleted_at" in item:
+            return None
+        return str(item["incident_id"]["S"])
+
     # ---- alerts: pk = T#<tenant>#ALERT#<asset id>, sk = <metric_time>#<violation_name> ----------
     def find_alerts(self, tenant: str, source: str, metric_time: str) -> list[dict[str, Any]]:
         """The alerts of one upload (``metric_time``, as stored) of one asset, in violation name order."""
@@ -240,8 +285,65 @@ class IncidentStore:
         """Write exported rows (with optional extra attributes); the same id written again overwrites.
         Day bounds are widened before a batch's items are written, so exports never miss written rows."""
         bounds_key = {"pk": {"S": _META_PK.format(tenant=tenant)}, "sk": {"S": _code(dataset)}}
-        items = (self._to_item(tenant, dataset, row, extras) for row, extras in rows)
+        if dataset is not Dataset.INCIDENTS:
+            items = (self._to_item(tenant, dataset, row, extras) for row, extras in rows)
+            return put_items_with_bounds(self._client, self._table, items, bounds_key)
+        # Incidents: each chunk's numbers are claimed before its rows are written, so a refused number writes nothing
+        # of its chunk and an incident is never stored without its number.
+        written = 0
+        chunk: list[tuple[dict[str, str], dict[str, Any]]] = []
+        for entry in rows:
+            chunk.append(entry)
+            if len(chunk) == CLAIMS_PER_CALL:
+                written += self._put_incidents(tenant, chunk, bounds_key)
+                chunk = []
+        if chunk:
+            written += self._put_incidents(tenant, chunk, bounds_key)
+        return written
+
+    def _put_incidents(
+        self, tenant: str, rows: Sequence[tuple[dict[str, str], dict[str, Any]]], bounds_key: dict[str, Any]
+    ) -> int:
+        self.claim_numbers(tenant, [row for row, _ in rows])
+        items = (self._to_item(tenant, Dataset.INCIDENTS, row, extras) for row, extras in rows)
         return put_items_with_bounds(self._client, self._table, items, bounds_key)
+
+    def claim_numbers(self, tenant: str, rows: Sequence[Mapping[str, str]]) -> None:
+        """Claim each row's number for its incident id (at most 100 rows: one TransactWriteItems, all or nothing).
+        A number already held by another id, even a deleted incident's, raises NumberTakenError; the same id
+        claiming its own number again (a rewrite, or a deleted incident written again) succeeds."""
+        claims = number_claims(tenant, rows)
+        if not claims:
+            return
+        pk = _NUMBER_PK.format(tenant=tenant)
+        ordered = list(claims.items())
+        actions = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": pk},
+                        "sk": {"S": str(integer)},
+                        "tenant": {"S": tenant},
+                        "incident_id": {"S": incident_id},
+                        "number": {"S": number},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk) OR incident_id = :id",
+                    "ExpressionAttributeValues": {":id": {"S": incident_id}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for integer, (incident_id, number) in ordered
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as cancelled:
+            reasons = cancelled.response.get("CancellationReasons") or []
+            for (_integer, (incident_id, number)), reason in zip(ordered, reasons, strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    holder = (reason.get("Item") or {}).get("incident_id", {}).get("S")
+                    raise NumberTakenError(tenant, number, incident_id, holder) from None
+            raise
 
     def delete_incident(self, tenant: str, incident_id: str) -> dict[str, str] | None:
         """Delete the incident item (its children stay); returns the row it had, or None if there was none."""
@@ -252,7 +354,23 @@ class IncidentStore:
             TableName=self._table,
             Key={"pk": {"S": incident["pk"]}, "sk": {"S": incident["sk"]}},
         )
+        self._retire_number(tenant, incident_id, str(incident.get("number", "")))
         return {column: str(incident.get(column, "")) for column in DATASETS[Dataset.INCIDENTS].columns}
+
+    def _retire_number(self, tenant: str, incident_id: str, number: str) -> None:
+        """A deleted incident's number no longer finds it, and stays held by its id (never given to another)."""
+        integer = incident_number(number)
+        if integer is None:
+            return
+        # The condition fails only for a number this id never claimed (written before numbers were claimed).
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": _NUMBER_PK.format(tenant=tenant)}, "sk": {"S": str(integer)}},
+                UpdateExpression="SET deleted_at = :now",
+                ConditionExpression="incident_id = :id",
+                ExpressionAttributeValues={":now": {"S": format_instant(datetime.now(UTC))}, ":id": {"S": incident_id}},
+            )
 
     @staticmethod
     def _to_item(tenant: str, dataset: Dataset, row: Mapping[str, str], extras: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Alert(BaseModel):
-    """The alert object of the incident API, plus ``asset_id`` (what ``sources`` in a by-filters request matches)."""
+class AlertObject(BaseModel):
+    """The incident API's alert object: one violation found in one upload of an asset (exactly these fields)."""
 
     type: str = Field(description="What kind of check fired, e.g. SCHEMA_CHANGE, FRESHNESS, VOLUME_ANOMALY")
     source: str = Field(description="The asset's full source path, e.g. SNOWFLAKE.SALES_DB.PUBLIC.CUSTOMER_ORDERS")
-    asset_id: str = Field(description="The asset (the incident's asset_id); matched by the filter's sources")
     attribute: str | None = None
     job_id: str
     create_time: str = Field(description="ISO 8601 UTC with milliseconds")
@@ -32,6 +31,15 @@ class Alert(BaseModel):
     source_type: str = ""
     project_name: str = ""
     tags: list[str] = Field(default_factory=list)
+
+
+class Alert(AlertObject):
+    """The alert object plus ``asset_id`` (what ``sources`` in a by-filters request matches)."""
+
+    asset_id: str = Field(description="The asset (the incident's asset_id); matched by the filter's sources")
+
+
+ALERT_OBJECT_FIELDS = tuple(AlertObject.model_fields)
 
 
 MAX_SOURCES = 50

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
@@ -53,6 +54,40 @@ class IncidentListItem(BaseModel):
     source_name: str = Field(description="The asset's source path; text_to_search looks in it (an addition)")
 
 
+# An incident's integer id on the paths that address incidents by number: the digits of its number ("INC-1311" ->
+# 1311; a prefix of letters and a hyphen, or none). At most 15 digits, so every JavaScript client reads it exactly.
+_NUMBER = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,31}-)?0*(\d{1,15})")
+
+
+def incident_number(number: str) -> int | None:
+    """The integer of an incident number (``INC-1311`` -> 1311, ``1311`` -> 1311); None when it has none."""
+    match = _NUMBER.fullmatch(number)
+    return int(match.group(1)) if match else None
+
+
+# The documented incident object, exactly: the list's fields, and the details' (the list's plus metrics and history).
+NUMBERED_LIST_FIELDS = LIST_FIELDS[:13]
+NUMBERED_DETAIL_FIELDS = (*NUMBERED_LIST_FIELDS[:12], "metrics", "tags", "history")
+
+
+class NumberedIncident(BaseModel):
+    """An incident as the paths that address incidents by number answer it (exactly these fields)."""
+
+    id: int = Field(description="The incident's number, unique in the tenant and never reused (INC-1311 -> 1311)")
+    project_id: int
+    asset_id: str
+    last_upload_timestamp: str | None = Field(description="ISO 8601 UTC with milliseconds")
+    created_time: str = Field(description="ISO 8601 UTC with milliseconds; from_time/to_time filter on it")
+    severity: str = Field(description='LOW, MEDIUM, HIGH, or "" when not set')
+    impact: str = Field(description='LOW, MEDIUM, HIGH, or "" when not set')
+    status: str = Field(description="OPEN or CLOSED (CLOSED = resolved)")
+    ticket_id: int | None = Field(description="The incident's ticket number; null when it has no ticket")
+    alert_policy_id: str = Field(description="A string: prebuilt policies have ids such as prebuilt_freshness")
+    alert_policy_name: str
+    description: str
+    tags: list[str]
+
+
 class AlertRef(BaseModel):
     metric_time: str
     violation_name: str
@@ -78,18 +113,30 @@ class IncidentDetail(IncidentListItem):
     history: list[HistoryEntry]
 
 
+class NumberedIncidentDetail(NumberedIncident):
+    metrics: list[Metric]
+    history: list[HistoryEntry]
+
+
 class DistributionDay(BaseModel):
     date: str = Field(description="Calendar day (YYYY-MM-DD) in the requested timezone")
     counts: dict[str, int] = Field(description='By severity: LOW, MEDIUM, HIGH and "" (no severity)')
     counts_by_impact: dict[str, int] = Field(description='By impact: LOW, MEDIUM, HIGH and "" (no impact)')
 
 
-class Distribution(BaseModel):
+class DistributionDays(BaseModel):
+    """The distribution as the paths that address incidents by number answer it."""
+
     incidents: list[DistributionDay] = Field(description="Days with at least one matching incident, oldest first")
+
+
+class Distribution(DistributionDays):
     timezone: str
 
 
-class Summary(BaseModel):
+class SummaryCounts(BaseModel):
+    """The summary as the paths that address incidents by number answer it (without the periods used)."""
+
     total: int = Field(description="Incidents created in the period (matching the filters)")
     open: int = Field(description="Of those, currently OPEN")
     closed: int = Field(description="Of those, currently CLOSED")
@@ -102,6 +149,9 @@ class Summary(BaseModel):
     )
     open_by_tag: dict[str, int]
     closed_by_tag: dict[str, int]
+
+
+class Summary(SummaryCounts):
     from_time: str = Field(description="The period's start (inclusive)")
     to_time: str = Field(description="The period's end (inclusive)")
     previous_from_time: str

@@ -1,4 +1,5 @@
-"""GET /v1/incidents, GET /v1/incidents/{incidentId}, GET /v1/incidents/{incidentId}/alerts.
+"""GET /v1/incidents, GET /v1/incidents/{incidentId}, GET /v1/incidents/{incidentId}/alerts; the list and the
+details are also mounted where incidents are addressed by number (/api/backend/{tenant}/incidents...).
 
 One router per endpoint: each function includes only its own.
 """
@@ -11,17 +12,24 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from export_service.api.deps import cursor_key, get_dependencies
-from export_service.api.endpoint import EndpointRouter, caller
+from export_service.api.endpoint import EndpointRouter, caller, face
 from export_service.api.job_responses import export_limits, file_or_job
 from export_service.logic.alerts import find_alerts, incident_alert_filter
 from export_service.logic.datasets import INCIDENT_LIST_EXPORT
 from export_service.logic.export_engine import export_inline
 from export_service.logic.incident_filters import build_incident_filter
 from export_service.logic.incident_list import get_incident_record, incident_detail, list_incidents
+from export_service.logic.numbered_incidents import every_match, numbered_detail, refuse_paging
 from export_service.models.alerts import Alert
 from export_service.models.api_keys import Permission
-from export_service.models.export import ExportFormat
-from export_service.models.incident_api import IncidentDetail, IncidentListItem, IncidentListQuery
+from export_service.models.export import ExportFormat, Face
+from export_service.models.incident_api import (
+    IncidentDetail,
+    IncidentListItem,
+    IncidentListQuery,
+    NumberedIncident,
+    NumberedIncidentDetail,
+)
 from export_service.observability import logger
 from export_service.timefmt import utc_now
 
@@ -34,7 +42,9 @@ _COMMON_ERRORS: dict[int, OpenAPIResponse] = {
     401: {"description": "Missing, invalid or revoked API key"},
     403: {"description": "The key lacks INCIDENTS_READ"},
 }
-_ID = Path(description="The incident's id, as the list returns it")
+_ID = Path(description="The incident's id, as the list returns it (on /api/backend/{tenant}/... its integer id)")
+BY_NUMBER = "/api/backend/<tenant>/incidents"  # where incidents are addressed by number, in the key's tenant
+TAGS: dict[str, list[str]] = {Face.PRODUCT: ["incidents"], Face.INCIDENT_BACKEND: Face.INCIDENT_BACKEND.tags}
 TOO_MANY_INCIDENT_ALERTS = (
     "this incident's history refers to more than that; send its by-filters body (asset_id, and the metric_time "
     "and violation_name of its alert_refs) to POST /v1/alerts/by-filters in parts, a few upload dates at a time"
@@ -43,7 +53,7 @@ TOO_MANY_INCIDENT_ALERTS = (
 
 @list_router.endpoint(
     "GET",
-    "/v1/incidents",
+    {"/v1/incidents": Face.PRODUCT, BY_NUMBER: Face.INCIDENT_BACKEND},
     permission=Permission.INCIDENTS_READ,
     query=IncidentListQuery,
     summary="List incidents",
@@ -59,16 +69,30 @@ TOO_MANY_INCIDENT_ALERTS = (
         "formula cells neutralised), no pagination; over the synchronous export limit (10,000 incidents by default, "
         "or what fits a Lambda response) it is never truncated: the call answers 202 Accepted with a Location header "
         "and an ExportJob that writes the same file asynchronously (POST /v1/exports with dataset `incident-list` "
-        "starts one directly)."
+        "starts one directly). "
+        "At /api/backend/{tenant}/incidents ({tenant}: the key's tenant, any other is a 404): the same filters, and "
+        "every matching incident in one plain JSON array, newest first, each with exactly the fields id (the "
+        "integer of its number, INC-1311 -> 1311), project_id, asset_id, last_upload_timestamp, created_time, "
+        "severity, impact, status, ticket_id (integer or null), alert_policy_id (a string), alert_policy_name, "
+        "description and tags. limit, cursor and format are refused there (400). When more incidents match than the "
+        "synchronous export limit (10,000 by default) or than one Lambda response holds, the answer is a 400 "
+        "EXPORT_TOO_LARGE with the number that match, never a cut list: narrow the range or the filters, or page "
+        "with GET /v1/incidents."
     ),
-    tags=["incidents"],
+    tags=TAGS,
     responses={
         200: {
-            "description": "A page of incidents (JSON array) or the CSV file",
-            "content": {JSON: {"model": list[IncidentListItem]}, "text/csv": {}},
+            "description": "A page of incidents (JSON array) or the CSV file; at /api/backend/{tenant}/incidents "
+            "every match (an array of NumberedIncident)",
+            "content": {JSON: {"model": list[IncidentListItem] | list[NumberedIncident]}, "text/csv": {}},
         },
         202: {"description": "format=csv too large to answer inline: an ExportJob was started (poll its Location)"},
-        400: {"description": "Invalid filter, time, range, limit or cursor (named in the error)"},
+        400: {
+            "description": "Invalid filter, time, range, limit or cursor (named in the error); at "
+            "/api/backend/{tenant}/incidents also EXPORT_TOO_LARGE (more matches than one answer holds) and a paging "
+            "parameter"
+        },
+        404: {"description": "/api/backend/{tenant}/...: {tenant} is not the key's tenant"},
         **_COMMON_ERRORS,
     },
 )
@@ -76,6 +100,11 @@ def get_incidents(query: Annotated[IncidentListQuery, Query()]) -> Response[str]
     principal = caller(list_router)
     deps = get_dependencies()
     now = utc_now()
+    if face(list_router) == Face.INCIDENT_BACKEND:
+        refuse_paging(query)
+        request = build_incident_filter(principal.tenant_id, query, now)
+        body = every_match(request, deps.incident_store, export_limits(deps.settings))
+        return Response(status_code=200, content_type=JSON, body=body)
     request = build_incident_filter(principal.tenant_id, query, now)
     if query.format == "csv":
         limits = export_limits(deps.settings)
@@ -90,24 +119,36 @@ def get_incidents(query: Annotated[IncidentListQuery, Query()]) -> Response[str]
 
 @detail_router.endpoint(
     "GET",
-    "/v1/incidents/<incidentId>",
+    {"/v1/incidents/<incidentId>": Face.PRODUCT, f"{BY_NUMBER}/<incidentId>": Face.INCIDENT_BACKEND},
     permission=Permission.INCIDENTS_READ,
     summary="Get an incident with its metrics and state history",
     description=(
         "The list fields plus `metrics` and `history`: the state changes NEW (created), ONGOING (more alerts), "
         "RESOLVED and REOPENED, each with the alert_refs (metric_time, violation_name) behind it. "
-        "An incident of another tenant is a 404, as one that does not exist."
+        "An incident of another tenant is a 404, as one that does not exist. "
+        "At /api/backend/{tenant}/incidents/{incidentId} the incident is addressed by its integer id (the list's "
+        "id there: the integer of its number; anything but digits is a 400 naming incidentId), and the answer has "
+        "exactly the documented fields: the list's, plus metrics and history. A number of another tenant, or of a "
+        "deleted incident, is a 404 (a number is never given to another incident)."
     ),
-    tags=["incidents"],
+    tags=TAGS,
     responses={
-        200: {"description": "The incident", "content": {JSON: {"model": IncidentDetail}}},
-        404: {"description": "No such incident for this API key's tenant"},
+        200: {
+            "description": "The incident (at /api/backend/{tenant}/...: a NumberedIncidentDetail)",
+            "content": {JSON: {"model": IncidentDetail | NumberedIncidentDetail}},
+        },
+        400: {"description": "/api/backend/{tenant}/...: incidentId is not an integer"},
+        404: {"description": "No such incident for this API key's tenant, or {tenant} is not the key's tenant"},
         **_COMMON_ERRORS,
     },
 )
 def get_incident(incidentId: Annotated[str, _ID]) -> Response[str]:  # noqa: N803 - the template's name
     principal = caller(detail_router)
-    detail = incident_detail(get_dependencies().incident_store, principal.tenant_id, incidentId)
+    store = get_dependencies().incident_store
+    if face(detail_router) == Face.INCIDENT_BACKEND:
+        detail = numbered_detail(store, principal.tenant_id, incidentId)
+    else:
+        detail = incident_detail(store, principal.tenant_id, incidentId)
     return Response(status_code=200, content_type=JSON, body=json.dumps(detail))
 
 
