@@ -153,3 +153,40 @@ def test_error_bodies(error_type, status, code):
         "parameter": "to",
         "matchedRecords": 3,
     }
+
+
+@pytest.mark.parametrize(
+    ("multi", "want"),
+    [
+        # as a query string carries metadata[entity_id=<id>]: split at its first "="
+        (
+            {"metadata[entity_id": ["497f6eca]"], "locale": ["en"]},
+            {"metadata[entity_id]": ["497f6eca"], "locale": ["en"]},
+        ),
+        ({"metadata[entity_id]": ["497f6eca"]}, None),  # the ordinary form is left alone
+        ({"metadata[entity_id": ["497f[6eca]"]}, None),  # not one bracket: left for the parameter check to refuse
+        ({"filter": ['{"a":["x]"]}']}, None),
+    ],
+)
+def test_a_bracket_holding_its_own_value_is_read_as_the_bracketed_parameter(multi, want):
+    from export_service.api.app import bracket_assignments  # noqa: PLC0415
+
+    event = {"multiValueQueryStringParameters": multi, "queryStringParameters": {k: v[-1] for k, v in multi.items()}}
+    changed = bracket_assignments(event)
+    if want is None:
+        assert changed is event
+    else:
+        assert changed["multiValueQueryStringParameters"] == want
+        assert changed["queryStringParameters"] == {name: values[-1] for name, values in want.items()}
+
+
+def test_a_tenant_path_segment_other_than_the_keys_is_not_found_before_the_permission_check():
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent  # noqa: PLC0415
+
+    raw = _event({**READER, "permissions": ""}).raw_event
+    raw["pathParameters"] = {"tenant": "globex"}
+    with pytest.raises(NotFoundError):
+        admit(APIGatewayProxyEvent(raw), AUDIT)
+    raw["pathParameters"] = {"tenant": "acme"}
+    with pytest.raises(ForbiddenError):  # its own tenant: then the permission is checked
+        admit(APIGatewayProxyEvent(raw), AUDIT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -63,6 +64,35 @@ def _content_type(value: str | list[str]) -> str | list[str]:
     return [_json_media_type(item) for item in value] if isinstance(value, list) else _json_media_type(value)
 
 
+_OPEN_KEY = re.compile(r"^(?P<name>[A-Za-z_]+)\[(?P<key>[A-Za-z0-9_]+)$")
+
+
+def _assignment(name: str, value: str) -> tuple[str, str] | None:
+    """``metadata[entity_id=<id>]`` as a query string carries it: split at its first ``=``, the name is
+    ``metadata[entity_id`` and the value ``<id>]``."""
+    match = _OPEN_KEY.match(name)
+    if match is None or not value.endswith("]") or "[" in value:
+        return None
+    return f"{match['name']}[{match['key']}]", value[:-1]
+
+
+def bracket_assignments(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``metadata[entity_id=<id>]`` (a bracket holding its own value, as one documented example writes a metadata
+    filter) is read as ``metadata[entity_id]=<id>``."""
+    multi = event.get("multiValueQueryStringParameters") or {}
+    if not any(_assignment(name, value) for name, values in multi.items() for value in values):
+        return event
+    rewritten: dict[str, list[str]] = {}
+    for name, values in multi.items():
+        for value in values:
+            target, kept = _assignment(name, value) or (name, value)
+            rewritten.setdefault(target, []).append(kept)
+    changed = dict(event)
+    changed["multiValueQueryStringParameters"] = rewritten
+    changed["queryStringParameters"] = {name: values[-1] for name, values in rewritten.items()}
+    return changed
+
+
 def _domain_error(exc: ExportServiceError) -> Response:
     logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
     return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()))
@@ -77,7 +107,7 @@ class ExportResolver(APIGatewayRestResolver):
         self._endpoints = dict(endpoints)
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        return super().resolve(json_media_types(event), context)
+        return super().resolve(bracket_assignments(json_media_types(event)), context)
 
     def _resolve(self) -> ResponseBuilder:
         event = self.current_event
@@ -87,7 +117,7 @@ class ExportResolver(APIGatewayRestResolver):
                 principal = admit(event, endpoint)  # type: ignore[arg-type]  # the REST proxy event
             except ExportServiceError as refused:
                 return ResponseBuilder(_domain_error(refused), serializer=self._serializer)
-            self.append_context(principal=principal)
+            self.append_context(principal=principal, face=endpoint.face)
         return super()._resolve()
 
 

@@ -15,6 +15,8 @@ from export_service.dal.incident_store import IncidentStore
 from export_service.errors import NotConfiguredError
 
 if TYPE_CHECKING:
+    from export_service.dal.asset_files import AssetFiles
+    from export_service.dal.catalog_store import CatalogStore
     from export_service.dal.export_request_store import ExportRequestStore
     from export_service.logic.job_steps import JobContext
 
@@ -37,6 +39,11 @@ class Dependencies:
     def jobs(self) -> JobContext:
         """Export jobs: built on first use, so endpoints that never start a job need no S3 or Step Functions."""
         return _job_context()
+
+    @property
+    def catalog(self) -> CatalogStore:
+        """The data-observability catalog (built on first use)."""
+        return _catalog_store()
 
     def export_requests(self) -> ExportRequestStore:
         """Nightly export settings and the listed export requests (built on first use)."""
@@ -83,6 +90,21 @@ def _job_context() -> JobContext:
 
 
 @lru_cache(maxsize=1)
+def _catalog_store() -> CatalogStore:
+    from export_service.dal.catalog_store import CatalogStore  # noqa: PLC0415
+
+    return CatalogStore(boto3.client("dynamodb"), get_settings().catalog_table_name)
+
+
+@lru_cache(maxsize=1)
+def asset_files() -> AssetFiles:
+    """The catalog assets' Parquet files (the SQL functions only)."""
+    from export_service.dal.asset_files import AssetFiles  # noqa: PLC0415
+
+    return AssetFiles(boto3.client("s3"), get_settings().catalog_bucket_name)
+
+
+@lru_cache(maxsize=1)
 def _export_request_store() -> ExportRequestStore:
     from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
 
@@ -107,6 +129,8 @@ def cursor_key() -> bytes:
 def reset_dependencies() -> None:
     """Forget cached settings and clients (tests that change the environment)."""
     _export_request_store.cache_clear()
+    _catalog_store.cache_clear()
+    asset_files.cache_clear()
     cursor_key.cache_clear()
     _job_context.cache_clear()
     get_dependencies.cache_clear()

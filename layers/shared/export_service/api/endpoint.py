@@ -2,8 +2,10 @@
 
 ``EndpointRouter.endpoint`` registers the route with Powertools at each of its paths and keeps the declaration; the
 resolver (api/app.py) admits a request against it before Powertools validates anything, in one order everywhere:
-the caller (401), the route's permission (403), unknown or repeated query parameters (400), the body's media type
-(415) and encoding (400). Routes then read the admitted principal with ``caller``.
+the caller (401), a ``{tenant}`` path segment that is not the key's tenant (404, as if it did not exist), the route's
+permission (403), unknown or repeated query parameters (400), the body's media type (415) and encoding (400). Routes
+then read the admitted principal with ``caller`` and, for an endpoint mounted at several paths, which face of it the
+caller used (``face``: the product's own API, or a drop-in path that answers in another API's shapes).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from export_service.errors import ExportServiceError, InvalidParameterError, UnknownParameterError
+from export_service.errors import ExportServiceError, InvalidParameterError, NotFoundError, UnknownParameterError
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
@@ -37,6 +39,7 @@ class Endpoint:
 
     permission: Permission | None
     query: type[QueryModel] | None = None
+    face: str = ""  # which API's shapes the path answers in ("": the product's own)
 
     @property
     def parameters(self) -> frozenset[str]:
@@ -62,19 +65,22 @@ class EndpointRouter(Router):
     def endpoint(
         self,
         method: str,
-        paths: str | Sequence[str],
+        paths: str | Mapping[str, str],
         *,
         permission: Permission | None,
         query: type[QueryModel] | None = None,
+        tags: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
         **openapi: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register one function at each of ``paths`` (the same endpoint mounted at several paths)."""
-        declared = Endpoint(permission, query)
+        """Register one function at each of ``paths``: a path, or path -> face (the same endpoint mounted at several
+        paths, each answering in its API's shapes). ``tags``: the OpenAPI tags, or face -> tags."""
+        mounted = {paths: ""} if isinstance(paths, str) else dict(paths)
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            for path in [paths] if isinstance(paths, str) else paths:
-                self.endpoints[(method.upper(), resource_of(path))] = declared
-                self.route(path, method.upper(), **openapi)(func)
+            for path, face in mounted.items():
+                self.endpoints[(method.upper(), resource_of(path))] = Endpoint(permission, query, face)
+                face_tags = tags.get(face) if isinstance(tags, Mapping) else tags
+                self.route(path, method.upper(), tags=list(face_tags) if face_tags else None, **openapi)(func)
             return func
 
         return register
@@ -83,6 +89,9 @@ class EndpointRouter(Router):
 def admit(event: APIGatewayProxyEvent, endpoint: Endpoint) -> Principal:
     """The caller of a request, checked against the route's declaration; raises the first problem found."""
     principal = principal_from_context(event.request_context.authorizer.get_context())
+    tenant = (event.path_parameters or {}).get("tenant")
+    if tenant is not None and tenant != principal.tenant_id:
+        raise NotFoundError(f"no route for {event.http_method} {event.path}")  # another tenant's does not exist
     if endpoint.permission is not None:
         require_permission(principal, endpoint.permission)
     check_query(event.multi_value_query_string_parameters, endpoint)
@@ -129,6 +138,11 @@ def caller(router: Router) -> Principal:
     principal = router.context.get("principal")
     assert isinstance(principal, Principal), "route without an endpoint declaration"
     return principal
+
+
+def face(router: Router) -> str:
+    """Which face of the endpoint the caller used ("": the product's own API)."""
+    return str(router.context.get("face", ""))
 
 
 def request_event(router: Router) -> APIGatewayProxyEvent:

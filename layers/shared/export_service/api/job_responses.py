@@ -2,7 +2,7 @@
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -30,6 +30,32 @@ def accepted(job: Mapping[str, Any], now: datetime, base_path: str = "") -> Resp
     )
 
 
+def audit_export_job(job: Mapping[str, Any], now: datetime, base_path: str = "") -> dict[str, Any]:
+    """The runbook platform's AuditExportJob: where to download the file when it is ready (a path on this API that
+    answers 202 while the job runs and redirects to a fresh link when it is done), and until when."""
+    return {
+        "apiVersion": "v1",
+        "kind": "AuditExportJob",
+        "metadata": {"jobId": job["job_id"]},
+        "status": {
+            "state": job["state"],
+            "estimatedRecords": int(job.get("estimated_records") or 0),
+            "downloadUrl": f"{base_path}/api/v1/audit/export/download/{job['job_id']}",
+            "expiresAt": job["expires_at"],
+        },
+    }
+
+
+def audit_export_job_accepted(job: Mapping[str, Any], now: datetime, base_path: str = "") -> Response[str]:
+    body = audit_export_job(job, now, base_path)
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers={"Location": body["status"]["downloadUrl"]},
+    )
+
+
 def base_path(request_path: str, path: str) -> str:
     """What precedes the route in the caller's URL: ``requestContext.path`` is ``/prod/v1/...`` on the
     execute-api domain (``path`` is ``/v1/...``)."""
@@ -51,6 +77,7 @@ def file_or_job(
     principal: Principal,
     fmt: ExportFormat,
     now: datetime,
+    accepted_as: Callable[[Mapping[str, Any], datetime, str], Response[str]] | None = None,
 ) -> Response[str]:
     """The export inline (200 with the file), or, when it is too large, the same validated request started as an
     asynchronous export for the key that asked: 202 + Location (400 EXPORT_TOO_LARGE where no state machine is
@@ -63,7 +90,7 @@ def file_or_job(
     job = start_job(deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched)
     logger.info("sync export handed to a job", tenant=principal.tenant_id, dataset=spec.name, job_id=job["job_id"])
     event = request_event(router)
-    return accepted(job, now, base_path(event.request_context.path, event.path))
+    return (accepted_as or accepted)(job, now, base_path(event.request_context.path, event.path))
 
 
 def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[str]:

@@ -13,14 +13,16 @@ botocore's. Only a successful response's ``Items`` are taken out of its hands:
   mechanism its own S3 ``Expires`` handler uses) and leaves the rest of the body (Count, ScannedCount,
   LastEvaluatedKey, ConsumedCapacity) for the parser, which now parses a few hundred bytes instead of a megabyte;
 - an error response (4xx/5xx, throttling) is never touched: it is parsed, retried and raised exactly as before. The
-  retry checks read ``http_response`` (the status, the parsed error code, DynamoDB's CRC32 of the raw content),
-  which the handler leaves alone; a retried attempt runs the handler again and the discarded one's records are
-  dropped with its parsed response;
+  retry checks read an error's status and parsed code, and DynamoDB's CRC32 of ``http_response.content`` (the raw
+  bytes, which the handler leaves alone); a retried attempt runs the handler again and the discarded attempt's
+  records go with its parsed response;
 - anything the wire decoder does not recognise (an empty or multi-key AttributeValue, an unknown type, a body that
   is not the expected JSON) leaves the body untouched, so botocore parses it and ``item_to_record`` converts it: the
   records are then those of the ordinary path by construction, errors included;
 - another client (a test double, a Stubber answering ``before-call`` before anything is sent) gets the ordinary
-  ``client.query`` and ``item_to_record``.
+  ``client.query`` and ``item_to_record``; so does a botocore whose event no longer passes these arguments;
+- a response whose Items were taken but whose records did not come back with it (a botocore that stopped merging
+  ``customized_response_dict``) raises rather than reading as an empty page.
 
 The records are exactly ``item_to_record`` of botocore's parsed items: S as str, N as Decimal (boto3's DynamoDB
 context, as TypeDeserializer), B as boto3's Binary of the base64-decoded bytes, BOOL, NULL as None, M and L
@@ -97,12 +99,14 @@ def record_from_wire(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _take_items(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+def _take_items(
+    response_dict: dict[str, Any] | None = None, customized_response_dict: dict[str, Any] | None = None, **_: Any
+) -> None:
     """before-parse handler: a 200 response's Items, decoded, in place of botocore's parse of them."""
     if not getattr(_state, "active", False):
         return
     _state.taken = False  # per attempt: what counts is the attempt whose response the call returns
-    if response_dict.get("status_code") != 200:
+    if response_dict is None or customized_response_dict is None or response_dict.get("status_code") != 200:
         return
     body = response_dict.get("body")
     if not isinstance(body, bytes):

@@ -6,6 +6,7 @@ specs, so a dataset means the same thing on every path. Adding a dataset is one 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from export_service.errors import InvalidParameterError
@@ -34,7 +35,7 @@ from export_service.logic.incident_filters import IncidentFilter, build_incident
 from export_service.logic.incident_list import NARROW as LIST_NARROW
 from export_service.logic.incident_list import list_envelope, plan_list_export, read_list_items
 from export_service.models.api_keys import Permission
-from export_service.models.audit import AuditExportQuery
+from export_service.models.audit import AUDIT_LOG_COLUMNS, AuditExportQuery
 from export_service.models.incident_api import LIST_FIELDS, IncidentFilterParams
 from export_service.models.incidents import DATASETS, Dataset, DatasetExportQuery
 
@@ -56,6 +57,19 @@ AUDIT_EXPORT: ExportSpec[AuditExportRequest] = ExportSpec(
     envelope=audit_envelope,
     bounds=lambda request: (request.start, request.end, request.bounded),
     bom=lambda request: request.bom,
+)
+
+
+# The audit log in the runbook platform's documented shape: its ten columns and fields, files named
+# audit-export-YYYYMMDD (the drop-in path /api/v1/audit/export, and its jobs).
+RUNBOOK_AUDIT = "runbook-audit"
+RUNBOOK_AUDIT_EXPORT: ExportSpec[AuditExportRequest] = replace(
+    AUDIT_EXPORT,
+    name=RUNBOOK_AUDIT,
+    resource="audit-export",
+    columns=lambda _request: AUDIT_LOG_COLUMNS,
+    envelope=lambda request: {"from": audit_envelope(request)["from"], "to": audit_envelope(request)["to"]},
+    dated_name=True,
 )
 
 
@@ -96,6 +110,7 @@ INCIDENT_LIST_EXPORT: ExportSpec[IncidentFilter] = ExportSpec(
 
 EXPORTS: dict[str, ExportSpec[Any]] = {
     AUDIT: AUDIT_EXPORT,
+    RUNBOOK_AUDIT: RUNBOOK_AUDIT_EXPORT,
     **{dataset.value: _dataset_spec(dataset) for dataset in Dataset},
     INCIDENT_LIST: INCIDENT_LIST_EXPORT,
     **CATALOG_EXPORTS,  # sources, validators, incident-groups, activities

@@ -183,6 +183,7 @@ class ExportSpec(Generic[Request]):
     bounds: Callable[[Request], tuple[datetime | None, datetime, bool]]  # start, end, whether the caller bounded it
     bom: Callable[[Request], bool] = lambda _request: False
     row_scope: RowScope | None = None  # rows read with one of several permissions (each row its own)
+    dated_name: bool = False  # files named <resource>-YYYYMMDD by the day of the export, whatever the range
 
 
 def read_scope(spec: ExportSpec[Any], held: frozenset[Permission]) -> frozenset[Permission]:
@@ -235,6 +236,8 @@ class TooLarge:
 
 
 def spec_filename(spec: ExportSpec[Any], request: Any, plan: ExportPlan, fmt: StrEnum, now: datetime) -> str:
+    if spec.dated_name:
+        return f"{spec.resource}-{now:%Y%m%d}.{fmt.value}"
     _start, end, bounded = spec.bounds(request)
     return export_filename(
         spec.resource, fmt, start=plan.name_start, end=end, bounded=bounded, now=now, entity=plan.entity

@@ -63,6 +63,11 @@ class GoneError(ExportServiceError):
     code = "GONE"
 
 
+class JobFailedError(ExportServiceError):
+    status = 409
+    code = "EXPORT_FAILED"
+
+
 def start_requested_job(
     ctx: JobContext, principal: Principal, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -221,6 +226,11 @@ def run_fail(ctx: JobContext, tenant: str, job_id: str, error: Mapping[str, Any]
     return {"job_id": job_id, "state": "failed"}
 
 
+def download_link(files: Presigner, job: Mapping[str, Any]) -> str:
+    """A fresh link to a succeeded job's file, valid for 300 s."""
+    return files.presign(job["result"]["key"], job["filename"])
+
+
 def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> dict[str, Any]:
     """The ExportJob resource; when succeeded, fresh presigned links that expire in 300 s."""
     done = len(job.get("partitions_done") or ())
@@ -234,7 +244,7 @@ def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> 
         result = job["result"]
         status.update(
             {
-                "downloadUrl": files.presign(result["key"], job["filename"]),
+                "downloadUrl": download_link(files, job),
                 "expiresAt": format_instant(now + timedelta(seconds=PRESIGN_SECONDS)),
                 "records": int(result["rows"]),
                 "bytes": int(result["bytes"]),
@@ -299,10 +309,15 @@ def list_jobs(ctx: JobContext, principal: Principal, now: datetime) -> list[dict
     ]
 
 
-def get_job(ctx: JobContext, principal: Principal, job_id: str, now: datetime) -> dict[str, Any]:
+def get_job(
+    ctx: JobContext, principal: Principal, job_id: str, now: datetime, datasets: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The tenant's job if this key may see it (``datasets``: only jobs of these; any other is not found)."""
     if not JOB_ID.match(job_id):  # also keeps absurd ids out of DynamoDB keys
         raise NotFoundError(f"no export job '{job_id[:80]}'", parameter="jobId")
     job = _load(ctx, principal.tenant_id, job_id)
+    if datasets is not None and job["dataset"] not in datasets:
+        raise NotFoundError(f"no export job '{job_id}'", parameter="jobId")
     require_job_access(job, principal)
     if job["expires_at"] <= format_instant(now):
         raise GoneError(

@@ -32,6 +32,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "metadata",
 )
 
+AUDIT_LOG_COLUMNS = AUDIT_COLUMNS[:10]  # the audit log's documented columns alone (id ... checksum)
 # The audit-event export's documented metadata filter keys: metadata[<key>]=<value>.
 METADATA_KEYS: tuple[str, ...] = (
     "entity_id",

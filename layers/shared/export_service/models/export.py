@@ -20,6 +20,21 @@ class ExportFormat(StrEnum):
     PDF = "pdf"
 
 
+class Face(StrEnum):
+    """Which API's shapes a path answers in: the product's own, or a drop-in path of an API users already call."""
+
+    PRODUCT = ""
+    RUNBOOK_AUDIT = "runbook-audit"  # /api/v1/audit/export
+    AUDIT_SENTINEL = "audit-sentinel"  # /v5/audit-sentinel/events/export
+    INCIDENT_BACKEND = "incident-backend"  # /api/backend/{tenant}/...
+    DATA_EXPORT = "data-export"  # /v1/integrations/data_export/...
+
+    @property
+    def tags(self) -> list[str]:
+        """The OpenAPI tag of the drop-in paths of this face."""
+        return [f"compatible: {self.value}"] if self.value else []
+
+
 # What a dataset without a report (and every export job) produces.
 TabularFormat = Literal["csv", "json", "jsonl"]
 TABULAR_FORMATS = (ExportFormat.CSV, ExportFormat.JSON, ExportFormat.JSONL)

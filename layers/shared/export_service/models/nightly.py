@@ -35,6 +35,8 @@ NIGHTLY_SOURCES: dict[str, NightlySource] = {
 }
 NIGHTLY_SOURCES[AUDIT_SOURCE] = NightlySource(AUDIT_SOURCE, None, AUDIT_COLUMNS, "timestamp", Permission.AUDIT_READ)
 SOURCE_NAMES: tuple[str, ...] = tuple(NIGHTLY_SOURCES)
+# An export request's documented fields, in their order (the listing adds records and sha256).
+REQUEST_FIELDS = ("id", "created_at", "window_starts_at", "window_ends_at", "source", "status", "url")
 MIN_PAGE = len(SOURCE_NAMES)  # a page of the listing always holds whole nights
 MAX_PAGE = 600
 

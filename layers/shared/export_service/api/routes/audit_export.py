@@ -6,13 +6,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from export_service.api.deps import get_dependencies
-from export_service.api.endpoint import EndpointRouter, caller
-from export_service.api.job_responses import export_limits, file_or_job, file_response
+from export_service.api.endpoint import EndpointRouter, caller, face
+from export_service.api.job_responses import audit_export_job_accepted, export_limits, file_or_job, file_response
+from export_service.errors import InvalidParameterError
 from export_service.logic.audit_export import MAX_PDF_RECORDS, export_audit_pdf
-from export_service.logic.datasets import AUDIT_EXPORT
+from export_service.logic.datasets import AUDIT_EXPORT, RUNBOOK_AUDIT_EXPORT
 from export_service.logic.export_engine import export_inline
 from export_service.models.audit import LOCAL_TIME_COLUMN, AuditExportQuery
-from export_service.models.export import ExportFormat
+from export_service.models.export import ExportFormat, Face
 from export_service.timefmt import utc_now
 
 router = EndpointRouter()
@@ -20,9 +21,14 @@ router = EndpointRouter()
 
 @router.endpoint(
     "GET",
-    "/v1/audit/export",
+    {
+        "/v1/audit/export": Face.PRODUCT,
+        "/api/v1/audit/export": Face.RUNBOOK_AUDIT,
+        "/v5/audit-sentinel/events/export": Face.AUDIT_SENTINEL,
+    },
     permission=AUDIT_EXPORT.permission,
     query=AuditExportQuery,
+    tags={face: face.tags or ["audit"] for face in Face},
     summary="Export the audit log",
     description=(
         "Audit records of the caller's tenant in time order (timestamp, then id), as CSV with the audit log's columns "
@@ -33,9 +39,12 @@ router = EndpointRouter()
         f"`timezone`, csv/json/jsonl add a `{LOCAL_TIME_COLUMN}` column (the timestamp in that zone and language, "
         "with its UTC offset) after the others; `timestamp` stays exact UTC. Results over the synchronous limit "
         "(10,000 records by default) or the Lambda response size are never truncated: the call answers "
-        "202 Accepted with a Location header and an ExportJob that produces the same export asynchronously."
+        "202 Accepted with a Location header and an ExportJob that produces the same export asynchronously. "
+        "At /api/v1/audit/export (the runbook platform's audit export, csv or json) the file has exactly the audit "
+        "log's ten columns and fields, is named audit-export-YYYYMMDD, and a result over the limit answers 202 with "
+        "an AuditExportJob whose downloadUrl is GET /api/v1/audit/export/download/{jobId}. At "
+        "/v5/audit-sentinel/events/export it answers as here."
     ),
-    tags=["audit"],
     responses={
         200: {
             "description": "The export file",
@@ -51,10 +60,17 @@ def get_audit_export(query: Annotated[AuditExportQuery, Query()]) -> Response[st
     principal = caller(router)
     deps = get_dependencies()
     now = utc_now()
-    request = AUDIT_EXPORT.build(principal.tenant_id, query, now)
+    runbook = face(router) == Face.RUNBOOK_AUDIT
+    spec = RUNBOOK_AUDIT_EXPORT if runbook else AUDIT_EXPORT
+    request = spec.build(principal.tenant_id, query, now)
+    if runbook and request.fmt not in (ExportFormat.CSV, ExportFormat.JSON):
+        raise InvalidParameterError("this audit export answers csv or json", parameter=query.format_parameter)
     limits = export_limits(deps.settings)
     if request.fmt is ExportFormat.PDF:  # synchronous only: over 5,000 records is a 400, never a job
         pdf = export_audit_pdf(request, deps.audit_store, limits, now, parameter=query.format_parameter)
         return file_response(pdf, tenant=principal.tenant_id, dataset="audit", fmt=request.fmt)
-    result = export_inline(AUDIT_EXPORT, request, query, request.fmt, deps, limits, now)
-    return file_or_job(result, router=router, spec=AUDIT_EXPORT, principal=principal, fmt=request.fmt, now=now)
+    result = export_inline(spec, request, query, request.fmt, deps, limits, now)
+    accepted = audit_export_job_accepted if runbook else None
+    return file_or_job(
+        result, router=router, spec=spec, principal=principal, fmt=request.fmt, now=now, accepted_as=accepted
+    )

@@ -1,6 +1,7 @@
 """POST /v1/exports, GET /v1/exports/{jobId}, GET /v1/exports: asynchronous exports (one router per endpoint)."""
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -8,12 +9,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from export_service.api.deps import get_dependencies
-from export_service.api.endpoint import EndpointRouter, caller, request_event
-from export_service.api.job_responses import accepted, base_path
-from export_service.logic.datasets import DATASET_NAMES
-from export_service.logic.job_steps import get_job, job_body, list_jobs, start_requested_job
-from export_service.models.api_keys import Permission
-from export_service.models.export import ExportFormat, TabularFormat
+from export_service.api.endpoint import EndpointRouter, caller, face, request_event
+from export_service.api.job_responses import accepted, audit_export_job_accepted, base_path
+from export_service.logic.datasets import AUDIT, DATASET_NAMES, RUNBOOK_AUDIT
+from export_service.logic.job_steps import (
+    JobContext,
+    JobFailedError,
+    download_link,
+    get_job,
+    job_body,
+    list_jobs,
+    start_requested_job,
+)
+from export_service.models.api_keys import Permission, Principal
+from export_service.models.export import ExportFormat, Face, TabularFormat
 from export_service.timefmt import utc_now
 
 # Starting a job needs EXPORTS_WRITE (and the dataset's read permission, checked with the body). A job is seen with
@@ -62,12 +71,18 @@ def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
 
 @get_router.endpoint(
     "GET",
-    "/v1/exports/<jobId>",
+    {"/v1/exports/<jobId>": Face.PRODUCT, "/api/v1/audit/export/download/<jobId>": Face.RUNBOOK_AUDIT},
     permission=None,
     summary="An export job: state, progress, and when done a download link valid for 300 s",
-    tags=["exports"],
+    description="At /api/v1/audit/export/download/{jobId} (the runbook platform's download of an AuditExportJob): "
+    "202 with the AuditExportJob while it runs, a 302 redirect to a fresh link (300 s) when it succeeded, 409 when "
+    "it failed; an export job of another dataset is a 404 there.",
+    tags={face: face.tags or ["exports"] for face in Face},
     responses={
         200: {"description": "The ExportJob; when succeeded, downloadUrl and manifestUrl presigned for 300 s"},
+        202: {"description": "Runbook download path: the AuditExportJob, still running"},
+        302: {"description": "Runbook download path: Location is the file's link, valid for 300 s"},
+        409: {"description": "Runbook download path: the export failed (the error says why)"},
         401: {"description": "Missing, invalid or revoked API key"},
         403: {
             "description": "The key lacks the job's read permission (AUDIT_READ or INCIDENTS_READ), or EXPORTS_READ "
@@ -80,8 +95,21 @@ def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
 def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
     principal, now = caller(get_router), utc_now()
     ctx = get_dependencies().jobs()
+    if face(get_router) == Face.RUNBOOK_AUDIT:
+        return _download_audit_export(ctx, principal, job_id, now)
     job = get_job(ctx, principal, job_id, now)
     return Response(status_code=200, content_type=JSON, body=json.dumps(job_body(job, ctx.files, now)))
+
+
+def _download_audit_export(ctx: JobContext, principal: Principal, job_id: str, now: datetime) -> Response[str]:
+    job = get_job(ctx, principal, job_id, now, datasets=(RUNBOOK_AUDIT, AUDIT))
+    if job["state"] == "failed":
+        raise JobFailedError(f"export job '{job_id}' failed: {job.get('error', '')}", parameter="jobId")
+    if job["state"] != "succeeded":
+        event = request_event(get_router)
+        return audit_export_job_accepted(job, now, base_path(event.request_context.path, event.path))
+    link = download_link(ctx.files, job)
+    return Response(status_code=302, content_type=JSON, body="", headers={"Location": link})
 
 
 @list_router.endpoint(

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from export_service.api.deps import get_dependencies
-from export_service.api.endpoint import EndpointRouter, caller
+from export_service.api.endpoint import EndpointRouter, caller, face
 from export_service.logic.nightly import list_export_requests
 from export_service.models.api_keys import Permission
-from export_service.models.nightly import ExportRequestsQuery
+from export_service.models.export import Face
+from export_service.models.nightly import MAX_PAGE, REQUEST_FIELDS, ExportRequestsQuery
 from export_service.timefmt import parse_instant, utc_now
 
 router = EndpointRouter()
@@ -18,9 +19,10 @@ router = EndpointRouter()
 
 @router.endpoint(
     "GET",
-    "/v1/export-requests",
+    {"/v1/export-requests": Face.PRODUCT, "/v1/integrations/data_export/export_requests": Face.DATA_EXPORT},
     permission=Permission.EXPORTS_READ,
     query=ExportRequestsQuery,
+    tags={face: face.tags or ["nightly exports"] for face in Face},
     summary="Nightly export reports created after newer_than, each with a download link valid for 300 s",
     description=(
         "The reports (not incidents) that nightly exports created after `newer_than`, oldest first: one per source "
@@ -31,9 +33,10 @@ router = EndpointRouter()
         "when `pagination.has_more`, call again with `newer_than` = `pagination.next_newer_than`. Only the sources "
         "whose read permission the key holds are listed (the audit-events source needs AUDIT_READ, the incident "
         "sources INCIDENTS_READ); pages are cut the same way for every key. Reports and their "
-        "files are expunged after 30 days; a link to an expunged file answers 404."
+        "files are expunged after 30 days; a link to an expunged file answers 404. At "
+        "/v1/integrations/data_export/export_requests (the nightly data export's own path) the answer is "
+        "`{data: [...]}` with each entry's documented fields only, every report of the retention window in one page."
     ),
-    tags=["nightly exports"],
     responses={
         200: {"description": "{data: [export request], urls_expire_at, pagination}"},
         400: {"description": "Malformed newer_than, or limit out of range"},
@@ -45,5 +48,9 @@ def get_export_requests(query: Annotated[ExportRequestsQuery, Query()]) -> Respo
     principal = caller(router)
     after = parse_instant(query.newer_than, "newer_than") if query.newer_than is not None else None
     deps = get_dependencies()
-    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, query.limit, utc_now())
+    documented = face(router) == Face.DATA_EXPORT
+    limit = MAX_PAGE if documented and "limit" not in query.model_fields_set else query.limit
+    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, limit, utc_now())
+    if documented:
+        body = {"data": [{name: entry[name] for name in REQUEST_FIELDS} for entry in body["data"]]}
     return Response(status_code=200, content_type="application/json", body=json.dumps(body))
