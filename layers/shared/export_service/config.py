@@ -32,6 +32,12 @@ class Settings(BaseModel):
     # cold start; locally: a documented development key straight from the environment (never in deployed config).
     cursor_secret_arn: str = ""
     cursor_signing_key: str = Field(default="", repr=False)
+    # The data-observability catalog: its table, the bucket of its assets' Parquet files, the row cap of its answers
+    # (larger lists become export jobs; a SQL result over it is refused) and the SQL time limit.
+    catalog_table_name: str = ""
+    catalog_bucket_name: str = ""
+    catalog_row_cap: int = Field(default=100_000, ge=1)
+    sql_time_limit_seconds: float = Field(default=10.0, gt=0, le=25)
 
 
 class ConfigurationError(RuntimeError):
@@ -53,6 +59,10 @@ _ENV = {
     "read_prefetch": "READ_PREFETCH",
     "cursor_secret_arn": "CURSOR_SECRET_ARN",
     "cursor_signing_key": "CURSOR_SIGNING_KEY",
+    "catalog_table_name": "CATALOG_TABLE_NAME",
+    "catalog_bucket_name": "CATALOG_BUCKET_NAME",
+    "catalog_row_cap": "CATALOG_ROW_CAP",
+    "sql_time_limit_seconds": "SQL_TIME_LIMIT_SECONDS",
 }
 
 
