@@ -44,7 +44,18 @@ class DemoKey:
         return f"{self.key_id}.{self.secret}"
 
 
-ALL_PERMISSIONS = ("INCIDENTS_READ", "AUDIT_READ", "EXPORTS_READ", "EXPORTS_WRITE")
+ALL_PERMISSIONS = (
+    "INCIDENTS_READ",
+    "AUDIT_READ",
+    "EXPORTS_READ",
+    "EXPORTS_WRITE",
+    # the data-observability catalog's
+    "SOURCES_READ",
+    "VALIDATORS_READ",
+    "CATALOG_ASSETS_READ",
+    "INCIDENTS_WRITE",
+    "SQL_EXECUTION_WRITE",
+)
 # Local-only keys with published secrets: never create these in a deployed stack.
 DEMO_KEYS = (
     DemoKey("ak_demo_acme", "demo-acme-secret-0001", "acme", ALL_PERMISSIONS, "tenant acme, every permission"),
@@ -171,7 +182,17 @@ class LocalStack:
                 f"{tenant}: {count:,} audit records, {rows['incidents']:,} incidents ({children}), "
                 f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
             )
+            lines.append(f"{tenant}: catalog: " + self.load_demo_catalog(tenant, start, end, seed))
         return lines
+
+    def load_demo_catalog(self, tenant: str, start: datetime, end: datetime, seed: int) -> str:
+        """The tenant's data-observability catalog (devtools/catalog_generator.py), assets as Parquet in S3."""
+        from devtools.catalog_loader import load_catalog  # noqa: PLC0415
+
+        dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+        table, bucket = self.refs["CatalogTable"], self.refs["CatalogBucket"]
+        counts = load_catalog(dynamodb, s3, table, bucket, tenant, start, end, seed)
+        return ", ".join(f"{count:,} {name}" for name, count in counts.items())
 
 
 def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:

@@ -19,7 +19,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from export_service.errors import ExportServiceError, InvalidParameterError, NotFoundError, UnknownParameterError
+from export_service.errors import (
+    ExportServiceError,
+    ForbiddenError,
+    InvalidParameterError,
+    NotFoundError,
+    UnknownParameterError,
+)
 from export_service.logic.api_keys import principal_from_context, require_permission
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
@@ -33,11 +39,42 @@ class UnsupportedMediaTypeError(ExportServiceError):
 
 
 @dataclass(frozen=True)
+class AllOf:
+    """A route that needs every one of these permissions."""
+
+    permissions: tuple[Permission, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """A route that any one of these permissions admits (its rows are then scoped by the ones the key holds)."""
+
+    permissions: tuple[Permission, ...]
+
+
+Requirement = Permission | AllOf | AnyOf
+
+
+def require(principal: Principal, requirement: Requirement) -> None:
+    """403 naming what the key lacks."""
+    if isinstance(requirement, Permission):
+        require_permission(principal, requirement)
+    elif isinstance(requirement, AllOf):
+        held = principal.permissions
+        missing = [permission.value for permission in requirement.permissions if permission not in held]
+        if missing:
+            raise ForbiddenError(f"this API key lacks the {' and '.join(missing)} permission")
+    elif not set(requirement.permissions) & principal.permissions:
+        names = " or ".join(permission.value for permission in requirement.permissions)
+        raise ForbiddenError(f"this API key lacks a permission this route needs: {names}")
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """What a route asks of its callers. ``permission`` None: any valid key (the data's own permission is then
     checked where only the data knows it, as an export job's dataset)."""
 
-    permission: Permission | None
+    permission: Requirement | None
     query: type[QueryModel] | None = None
     face: str = ""  # which API's shapes the path answers in ("": the product's own)
 
@@ -67,7 +104,7 @@ class EndpointRouter(Router):
         method: str,
         paths: str | Mapping[str, str],
         *,
-        permission: Permission | None,
+        permission: Requirement | None,
         query: type[QueryModel] | None = None,
         tags: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
         **openapi: Any,
@@ -93,7 +130,7 @@ def admit(event: APIGatewayProxyEvent, endpoint: Endpoint) -> Principal:
     if tenant is not None and tenant != principal.tenant_id:
         raise NotFoundError(f"no route for {event.http_method} {event.path}")  # another tenant's does not exist
     if endpoint.permission is not None:
-        require_permission(principal, endpoint.permission)
+        require(principal, endpoint.permission)
     check_query(event.multi_value_query_string_parameters, endpoint)
     check_body(event)
     return principal

@@ -28,6 +28,7 @@ class Face(StrEnum):
     AUDIT_SENTINEL = "audit-sentinel"  # /v5/audit-sentinel/events/export
     INCIDENT_BACKEND = "incident-backend"  # /api/backend/{tenant}/...
     DATA_EXPORT = "data-export"  # /v1/integrations/data_export/...
+    CATALOG_EXPORT = "catalog-export"  # /api/export/v1/<resource>: the data-observability catalog's CSV exports
 
     @property
     def tags(self) -> list[str]:
