@@ -10,7 +10,7 @@ from export_service.observability import logger, tracer
 from export_service.timefmt import utc_now
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=JobRef)
 def handler(event: JobRef, context: LambdaContext) -> dict:

@@ -12,7 +12,7 @@ from export_service.logic.nightly import dispatch
 from export_service.observability import logger, metrics, tracer
 
 
-@logger.inject_lambda_context(correlation_id_path="id")
+@logger.inject_lambda_context(clear_state=True, correlation_id_path="id")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=EventBridgeModel)

@@ -9,7 +9,7 @@ from export_service.models.nightly import SourceInput
 from export_service.observability import logger, tracer
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=SourceInput)
 def handler(event: SourceInput, context: LambdaContext) -> dict:
