@@ -75,6 +75,8 @@ def test_a_key_without_audit_read_is_still_authenticated(stack):
         {"Authorization": "Basic YWxhZGRpbjpvcGVuc2VzYW1l"},
         {"Authorization": f"Bearer {ACME_READER.key_id}"},
         {"X-Api-Key": ACME_READER.token},
+        {"apikey": GLOBEX_READER.token, "Authorization": "Bearer not-a-key"},
+        {"apikey": GLOBEX_READER.token, "Authorization": f"Bearer {ACME_READER.token}"},
     ],
     ids=[
         "wrong-secret",
@@ -87,6 +89,8 @@ def test_a_key_without_audit_read_is_still_authenticated(stack):
         "basic-auth",
         "no-secret",
         "wrong-header-name",
+        "valid-apikey-invalid-authorization",
+        "apikey-and-authorization-of-two-keys",
     ],
 )
 def test_bad_keys_raise_unauthorized_for_api_gateway(stack, headers):

@@ -46,8 +46,11 @@ def _store(**overrides) -> tuple[FakeKeyStore, str]:
         {"APIKEY": f" {KEY_ID}.{SECRET} "},
         {"Authorization": f"Bearer {KEY_ID}:{SECRET}"},
         {"apikey": f"{KEY_ID}:{SECRET}"},
-        {"Authorization": "Bearer ak_wrong.other-secret-0000000", "apikey": f"{KEY_ID}.{SECRET}"},
         {"Accept": "text/csv", "Authorization": None, "apikey": f"{KEY_ID}.{SECRET}"},
+        # the same credentials in two headers agree
+        {"Authorization": f"Bearer {KEY_ID}.{SECRET}", "apikey": f"{KEY_ID}.{SECRET}"},
+        {"Authorization": f"{KEY_ID}:{SECRET}", "apikey": f"{KEY_ID}.{SECRET}"},
+        {"Authorization": "", "apikey": f"{KEY_ID}.{SECRET}"},
     ],
 )
 def test_read_credentials_accepts_each_header_form(headers):
@@ -71,6 +74,12 @@ def test_read_credentials_accepts_each_header_form(headers):
         {"apikey": f"{SECRET}"},
         {"Authorization": None},
         {"X-Api-Key": f"{KEY_ID}.{SECRET}"},
+        # credentials that disagree: a valid one beside an invalid or different one is no credential
+        {"Authorization": "Bearer ak_wrong.other-secret-0000000", "apikey": f"{KEY_ID}.{SECRET}"},
+        {"Authorization": "Bearer not-a-token", "apikey": f"{KEY_ID}.{SECRET}"},
+        {"Authorization": "Basic YWxhZGRpbjpvcGVuc2VzYW1l", "apikey": f"{KEY_ID}.{SECRET}"},
+        {"Authorization": f"Bearer {KEY_ID}.{SECRET}", "apikey": "garbage"},
+        {"Authorization": f"Bearer {KEY_ID}.{SECRET}x", "apikey": f"{KEY_ID}.{SECRET}"},
     ],
 )
 def test_read_credentials_rejects_malformed_headers(headers):

@@ -53,19 +53,32 @@ def mint_api_key(
     return key, f"{key_id}.{secret}"
 
 
-def read_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
-    """``Authorization: <key-id>:<secret>``, ``Authorization: Bearer <token>`` or ``apikey: <token>``."""
-    lowered = {name.lower(): value for name, value in headers.items() if value is not None}
-    token = lowered.get("apikey", "").strip()
-    if not token:
-        auth = lowered.get("authorization", "").strip()
-        scheme, _, rest = auth.partition(" ")
-        token = rest.strip() if scheme.lower() == "bearer" else auth
+def _parse_token(token: str) -> tuple[str, str] | None:
     for separator in _SEPARATORS:
         key_id, found, secret = token.partition(separator)
         if found and KEY_ID_PATTERN.match(key_id) and secret:
             return key_id, secret
     return None
+
+
+def read_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """``Authorization: <key-id>:<secret>``, ``Authorization: Bearer <token>`` or ``apikey: <token>``.
+
+    Every credential header sent must name the same key and secret: an ``apikey`` and an ``Authorization`` that
+    disagree (or one of them malformed) are no credentials at all (401), never the one that happens to be valid."""
+    lowered = {name.lower(): value for name, value in headers.items() if value is not None}
+    tokens = []
+    apikey = lowered.get("apikey", "").strip()
+    if apikey:
+        tokens.append(apikey)
+    auth = lowered.get("authorization", "").strip()
+    if auth:
+        scheme, _, rest = auth.partition(" ")
+        tokens.append(rest.strip() if scheme.lower() == "bearer" else auth)
+    found = {_parse_token(token) for token in tokens}
+    if len(found) != 1 or None in found:
+        return None
+    return found.pop()
 
 
 def authenticate(headers: Mapping[str, str], keys: ApiKeyReader) -> Principal:
