@@ -3,7 +3,8 @@
 ``EndpointRouter.endpoint`` registers the route with Powertools at each of its paths and keeps the declaration; the
 resolver (api/app.py) admits a request against it before Powertools validates anything, in one order everywhere:
 the caller (401), a ``{tenant}`` path segment that is not the key's tenant (404, as if it did not exist), the route's
-permission (403), unknown or repeated query parameters (400), the body's media type (415) and encoding (400). Routes
+permission (403), unknown or repeated query parameters and JSON ``filter``/``sort`` nested too deep or too long
+(400), the body's media type (415), size (413), encoding and nesting (400), before anything parses it. Routes
 then read the admitted principal with ``caller`` and, for an endpoint mounted at several paths, which face of it the
 caller used (``face``: the product's own API, or a drop-in path that answers in another API's shapes).
 """
@@ -19,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from export_service import json_bounds
 from export_service.errors import (
     ExportServiceError,
     ForbiddenError,
@@ -31,6 +33,7 @@ from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
 
 JSON = "application/json"
+JSON_PARAMETERS = frozenset({"filter", "sort"})  # URL-encoded JSON: bounded before it is parsed
 
 
 class UnsupportedMediaTypeError(ExportServiceError):
@@ -147,6 +150,9 @@ def check_query(multi_value: Mapping[str, Sequence[str]] | None, endpoint: Endpo
             )
         if len(values) > 1 and name not in endpoint.repeatable:
             raise InvalidParameterError(f"query parameter '{name}' was given {len(values)} times", parameter=name)
+        if name in JSON_PARAMETERS:
+            for value in values:
+                json_bounds.check_parameter(name, value)  # before anything parses it
 
 
 def check_body(event: APIGatewayProxyEvent) -> None:
@@ -156,11 +162,16 @@ def check_body(event: APIGatewayProxyEvent) -> None:
     media = _header(event, "content-type").partition(";")[0].strip().lower()
     if media and media != JSON:
         raise UnsupportedMediaTypeError("send the body as JSON with 'Content-Type: application/json'", parameter="body")
+    text, size = event.body, len(event.body.encode("utf-8"))
     if event.is_base64_encoded:
-        try:
-            base64.b64decode(event.body, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise InvalidParameterError("the request body is not UTF-8 JSON", parameter="body") from None
+        size = len(event.body) * 3 // 4  # bounded before decoding
+        if size <= json_bounds.MAX_BODY_BYTES:
+            try:
+                text = base64.b64decode(event.body, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise InvalidParameterError("the request body is not UTF-8 JSON", parameter="body") from None
+            size = len(text.encode("utf-8"))
+    json_bounds.check_body(text, size)  # size and nesting, before the body parser can recurse
 
 
 def _header(event: APIGatewayProxyEvent, name: str) -> str:
