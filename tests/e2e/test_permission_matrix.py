@@ -153,6 +153,17 @@ def world(stack: Stack, http: requests.Session) -> World:
 
 
 Request = Callable[[World], tuple[str, str, dict[str, Any] | None]]
+BACKEND = f"/api/backend/{TENANT}"  # the key's own tenant
+
+
+def _number(world: World) -> str:
+    """The integer id of the world's incident where incidents are addressed by number (the digits of INC-<n>)."""
+    incident = next(
+        b.incident for b in incident_bundles(TENANT, 8, START, END, 7) if b.incident.id == world.incident_id
+    )
+    return incident.number.removeprefix("INC-")
+
+
 RANGE = "from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
 PERIOD = "from_time=2026-03-01T00:00:00Z&to_time=2026-04-01T00:00:00Z"
 REQUESTS: dict[str, Request] = {
@@ -181,6 +192,19 @@ REQUESTS: dict[str, Request] = {
         "GET",
         "/v1/integrations/data_export/export_requests",
         None,
+    ),
+    "GET /api/backend/{tenant}/incidents": lambda w: ("GET", f"{BACKEND}/incidents", None),
+    "GET /api/backend/{tenant}/incidents/{incidentId}": lambda w: ("GET", f"{BACKEND}/incidents/{_number(w)}", None),
+    "GET /api/backend/{tenant}/incidents/distribution": lambda w: (
+        "GET",
+        f"{BACKEND}/incidents/distribution?{PERIOD}",
+        None,
+    ),
+    "GET /api/backend/{tenant}/incidents/summary": lambda w: ("GET", f"{BACKEND}/incidents/summary?{PERIOD}", None),
+    "POST /api/backend/{tenant}/configuration/alerts/by_filters": lambda w: (
+        "POST",
+        f"{BACKEND}/configuration/alerts/by_filters",
+        w.alert_filter,
     ),
 }
 

@@ -22,7 +22,7 @@ from export_service.models.incident_api import (
     incident_number,
 )
 
-_PATH_NUMBER = re.compile(r"\d{1,15}")
+_PATH_NUMBER = re.compile(r"[0-9]{1,15}")
 # GET /v1/incidents parameters that page or format; this list answers every match as JSON, so they mean nothing here.
 PAGING_PARAMETERS = ("limit", "cursor", "format")
 WHERE_ELSE = (

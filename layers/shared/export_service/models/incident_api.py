@@ -56,7 +56,7 @@ class IncidentListItem(BaseModel):
 
 # An incident's integer id on the paths that address incidents by number: the digits of its number ("INC-1311" ->
 # 1311; a prefix of letters and a hyphen, or none). At most 15 digits, so every JavaScript client reads it exactly.
-_NUMBER = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,31}-)?0*(\d{1,15})")
+_NUMBER = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,31}-)?0*([0-9]{1,15})")
 
 
 def incident_number(number: str) -> int | None:
