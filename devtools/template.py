@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -153,3 +155,46 @@ def api(api_logical_id: str = "ExportApi") -> ApiSpec:
     return ApiSpec(
         routes=routes, authorizer_function=authorizer_function, gateway_responses=props.get("GatewayResponses", {})
     )
+
+
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT = "123456789012"
+_LOCAL_PATH_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
+
+
+@lru_cache(maxsize=4)
+def _expanded(path: Path, region: str, account: str) -> str:
+    from boto3.session import Session  # noqa: PLC0415
+    from samtranslator.parser.parser import Parser  # noqa: PLC0415
+    from samtranslator.translator.translator import Translator  # noqa: PLC0415
+
+    template = copy.deepcopy(load_template(path))
+    # As `sam validate` does: the translator wants S3 locations, not the local folders `sam build` packages.
+    sections = [template.get("Globals", {}).get("Function", {})]
+    sections += [res.get("Properties", {}) for res in template["Resources"].values()]
+    for props in sections:
+        for name in _LOCAL_PATH_PROPERTIES:
+            if isinstance(props.get(name), str) and not props[name].startswith("s3://"):
+                props[name] = f"s3://local-placeholder/{props[name].strip('/')}"
+    translator = Translator(
+        managed_policy_map=None,
+        sam_parser=Parser(),
+        plugins=[],
+        boto_session=Session(region_name=region),  # region only: nothing is called
+    )
+    expanded = translator.translate(
+        sam_template=template,
+        parameter_values={"AWS::AccountId": account},
+        get_managed_policy_map=dict,  # managed policies named by ARN need no look-up; offline, nothing else can
+    )
+    return json.dumps(expanded)
+
+
+def expanded_template(
+    path: Path = TEMPLATE_PATH, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT
+) -> dict[str, Any]:
+    """The template as CloudFormation receives it after the SAM transform (samtranslator, offline: no AWS calls).
+
+    SAM policy templates (DynamoDBCrudPolicy...) become statements and each function gets its role
+    (``<Function>Role``); intrinsics (!Ref, !Sub, !GetAtt) are left for CloudFormation. A fresh copy per call."""
+    return dict(json.loads(_expanded(path, region, account)))
