@@ -157,8 +157,14 @@ def build_catalog_request(dataset: str, tenant_id: str, query: CatalogListQuery,
         start=parsed.start,
         end=parsed.end or now,
         bounded=parsed.start is not None or parsed.end is not None,
-        sort=parse_sort(query.sort, fields) or DEFAULT_SORT[dataset],
+        sort=_with_ties_broken(parse_sort(query.sort, fields), DEFAULT_SORT[dataset]),
     )
+
+
+def _with_ties_broken(given: tuple[tuple[str, bool], ...], default: tuple[tuple[str, bool], ...]) -> tuple:
+    """The caller's sort keys, then the default order (creation time, id) for rows they leave tied."""
+    named = {column for column, _ in given}
+    return given + tuple(key for key in default if key[0] not in named)
 
 
 def scope_activities(request: CatalogRequest, held: frozenset[Permission]) -> CatalogRequest:

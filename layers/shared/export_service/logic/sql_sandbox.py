@@ -39,6 +39,9 @@ MAX_SQL_CHARS = 10_000
 MAX_RESULT_CHARS = 50_000_000  # what one answer may carry (the rows' text), whatever the row count
 SYSTEM_FUNCTIONS = frozenset({"current_setting", "getvariable", "current_database", "current_schema", "version"})
 MEMORY_LIMIT = "512MB"
+_LEADING_KEYWORD = re.compile(
+    r"^(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:\(\s*)*(?:SELECT|WITH|FROM|VALUES)\b", re.IGNORECASE | re.DOTALL
+)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -112,6 +115,8 @@ def check_select(connection: duckdb.DuckDBPyConnection, sql: str, tables: Sequen
     if statement.type != duckdb.StatementType.SELECT:
         raise _refuse(f"only a read-only SELECT may run (got {statement.type.name})", parameter)
     text = statement.query
+    if not _LEADING_KEYWORD.match(text):  # DESCRIBE, SHOW, SUMMARIZE, PRAGMA ... parse as SELECTs too
+        raise _refuse("only a read-only SELECT may run: start the query with SELECT, WITH, FROM or VALUES", parameter)
     (serialised,) = connection.execute("SELECT json_serialize_sql($sql)", {"sql": text}).fetchone() or ("{}",)
     tree = json.loads(serialised)
     if tree.get("error"):
