@@ -55,3 +55,9 @@ def test_sam_build_packages_functions_and_layer(tmp_path):
         metadata = importlib.metadata.PathDistribution(dist_info).metadata
         shipped[canonicalize_name(metadata["Name"])] = metadata["Version"]
     assert shipped == {name: str(pin.specifier)[2:] for name, pin in _layer_pins().items()}
+    # the SqlLayer ships DuckDB alone, at its pin, as a manylinux2014 build (the python3.11 runtime's glibc 2.26)
+    sql_layer = build_dir / "SqlLayer" / "python"
+    (dist_info,) = sql_layer.glob("*.dist-info")
+    metadata = importlib.metadata.PathDistribution(dist_info).metadata
+    assert (metadata["Name"], metadata["Version"]) == ("duckdb", "1.2.2")
+    assert "manylinux2014_x86_64" in (dist_info / "WHEEL").read_text()

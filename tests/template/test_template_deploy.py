@@ -199,8 +199,11 @@ def test_no_resource_has_a_name_a_second_stack_in_the_same_account_and_region_wo
     assert fixed == []
     (schedule,) = (res for res in deployed.values() if res["Type"] == "AWS::Scheduler::Schedule")
     assert "Name" not in schedule["Properties"]  # SAM's default is the logical id, the same in every stack
-    (layer,) = (res for res in deployed.values() if res["Type"] == "AWS::Lambda::LayerVersion")
-    assert layer["Properties"]["LayerName"] == {"Fn::Sub": "${AWS::StackName}-shared"}
+    layers = [res for res in deployed.values() if res["Type"] == "AWS::Lambda::LayerVersion"]
+    assert sorted(layer["Properties"]["LayerName"]["Fn::Sub"] for layer in layers) == [
+        "${AWS::StackName}-shared",
+        "${AWS::StackName}-sql",
+    ]
 
 
 def test_docs_deploy_lists_every_template_parameter_with_its_default():

@@ -32,17 +32,26 @@ def test_every_route_is_behind_the_authorizer_and_served_by_its_function():
         assert "create_app" in source, route.function
 
 
-def test_bucket_is_private_encrypted_and_tls_only():
+def test_buckets_are_private_encrypted_and_tls_only():
     template = load_template()
-    (bucket,) = resources(template, "AWS::S3::Bucket").values()
-    props = bucket["Properties"]
-    assert all(props["PublicAccessBlockConfiguration"].values())
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
-    assert rules["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
-    (policy,) = resources(template, "AWS::S3::BucketPolicy").values()
-    statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
-    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert set(buckets) == {"ExportBucket", "CatalogBucket"}
+    policies = {
+        policy["Properties"]["Bucket"]["Ref"]: policy
+        for policy in resources(template, "AWS::S3::BucketPolicy").values()
+    }
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert all(props["PublicAccessBlockConfiguration"].values())
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+        assert rules["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+        statement = policies[name]["Properties"]["PolicyDocument"]["Statement"][0]
+        assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # the catalog's assets are tenant data, kept: only replaced versions expire
+    assert not any(
+        "ExpirationInDays" in rule for rule in buckets["CatalogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    )
 
 
 def test_functions_have_least_privilege_and_log_retention():
@@ -88,7 +97,7 @@ def test_jobs_and_files_expire_after_30_days():
     template = load_template()
     jobs = template["Resources"]["ExportJobsTable"]["Properties"]
     assert jobs["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
-    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    bucket = template["Resources"]["ExportBucket"]
     rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireExportsAfter30Days"]["ExpirationInDays"] == 30
 

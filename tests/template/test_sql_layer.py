@@ -1,0 +1,40 @@
+"""The SqlLayer: DuckDB pinned exactly, installed by the tests at that version, built for the functions' runtime and
+attached only to the functions that run SQL."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+from packaging.requirements import Requirement
+
+from devtools.template import ROOT, load_template, resources
+from tests.template.template_support import _requirement_lines
+
+pytestmark = pytest.mark.template
+
+SQL_REQUIREMENTS = ROOT / "layers" / "sql" / "requirements.txt"
+SQL_FUNCTIONS = {"IncidentDebugRecordsFunction", "SampleDataFunction"}
+
+
+def test_duckdb_is_pinned_exactly_with_no_dependency_left_unpinned():
+    (line,) = _requirement_lines(SQL_REQUIREMENTS)
+    requirement = Requirement(line)
+    assert requirement.name == "duckdb" and [spec.operator for spec in requirement.specifier] == ["=="]
+    assert importlib.metadata.requires("duckdb") in (None, [])  # nothing else to ship or pin
+    assert importlib.metadata.version("duckdb") == str(requirement.specifier)[2:], "out of date: run make setup"
+    assert "-r layers/sql/requirements.txt" in _requirement_lines(ROOT / "requirements-dev.txt")
+
+
+def test_the_sql_layer_is_built_for_the_runtime_and_only_the_sql_functions_carry_it():
+    template = load_template()
+    runtime = template["Globals"]["Function"]["Runtime"]
+    layer = template["Resources"]["SqlLayer"]
+    assert layer["Metadata"]["BuildMethod"] == runtime and layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert runtime == "python3.11"  # duckdb 1.2.2's manylinux2014 wheel: see docs/decisions.md before changing either
+    carriers = {
+        name
+        for name, fn in resources(template, "AWS::Serverless::Function").items()
+        if {"Ref": "SqlLayer"} in fn["Properties"].get("Layers", [])
+    }
+    assert carriers == SQL_FUNCTIONS
