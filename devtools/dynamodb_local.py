@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from devtools.template import ROOT
 
@@ -75,3 +76,20 @@ class DynamoDBLocal:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+
+
+class ExternalDynamoDB:
+    """A DynamoDB the stack uses but does not own (``--dynamodb-endpoint``): started and stopped by someone else, e.g.
+    a test that stops it to see how the service answers an outage."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+
+    def start(self) -> ExternalDynamoDB:
+        port = urlsplit(self.endpoint).port
+        if port is not None:
+            wait_for_port(port)
+        return self
+
+    def stop(self) -> None:
+        return None

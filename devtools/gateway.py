@@ -23,17 +23,23 @@ _DEFAULT_STATUS = {
     "UNAUTHORIZED": 401,
     "ACCESS_DENIED": 403,
     "MISSING_AUTHENTICATION_TOKEN": 403,
+    "INVALID_API_KEY": 403,
+    "THROTTLED": 429,
+    "QUOTA_EXCEEDED": 429,
     "AUTHORIZER_FAILURE": 500,
     "AUTHORIZER_CONFIGURATION_ERROR": 500,
-    "BAD_GATEWAY": 502,
+    "INTEGRATION_FAILURE": 504,
 }
 _MESSAGES = {
     "UNAUTHORIZED": "Unauthorized",
     "ACCESS_DENIED": "User is not authorized to access this resource",
     "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+    "INVALID_API_KEY": "Forbidden",
+    "THROTTLED": "Too Many Requests",
+    "QUOTA_EXCEEDED": "Limit Exceeded",
     "AUTHORIZER_FAILURE": "Authorizer failed",
     "AUTHORIZER_CONFIGURATION_ERROR": "Authorizer configuration error",
-    "BAD_GATEWAY": "Internal server error",
+    "INTEGRATION_FAILURE": "Internal server error",
 }
 
 
@@ -70,17 +76,24 @@ class LocalApiGateway:
         self._lock = threading.Lock()
 
     def gateway_response(self, kind: str) -> HttpResponse:
+        """What API Gateway answers for a gateway response type: the template's settings for the type, else its
+        family's (DEFAULT_4XX / DEFAULT_5XX: status code, body template and header parameters), else the default."""
         spec = self._api.gateway_responses.get(kind) or {}
         family = "DEFAULT_5XX" if _DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
         fallback = self._api.gateway_responses.get(family) or {}
-        status = int(spec.get("StatusCode", _DEFAULT_STATUS.get(kind, 500)))
+        status = int(spec.get("StatusCode", fallback.get("StatusCode", _DEFAULT_STATUS.get(kind, 500))))
         template = (spec.get("ResponseTemplates") or fallback.get("ResponseTemplates") or {}).get("application/json")
         if template is None:
             body = json.dumps({"message": _MESSAGES.get(kind, kind)})
         else:
             body = template.replace("$context.error.messageString", json.dumps(_MESSAGES.get(kind, kind)))
             body = body.replace("$context.error.responseType", kind)
-        return HttpResponse(status, [("Content-Type", "application/json")], body.encode("utf-8"))
+        headers = [("Content-Type", "application/json")]
+        for source in (fallback, spec):  # static header values are quoted: "'5'"
+            for name, value in ((source.get("ResponseParameters") or {}).get("Headers") or {}).items():
+                headers = [(n, v) for n, v in headers if n.lower() != name.lower()]
+                headers.append((name, str(value).strip("'")))
+        return HttpResponse(status, headers, body.encode("utf-8"))
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route, pattern in self._routes:
@@ -122,7 +135,7 @@ class LocalApiGateway:
                 result = invoke(self._functions[route.function], event)
             except Exception:
                 log.exception("function %s raised", route.function)
-                return self.gateway_response("BAD_GATEWAY")
+                return self.gateway_response("INTEGRATION_FAILURE")
         return self._to_http(result, route)
 
     def _authorize(self, event: dict[str, Any]) -> HttpResponse | None:
@@ -145,7 +158,7 @@ class LocalApiGateway:
     def _to_http(self, result: Any, route: Route) -> HttpResponse:
         if not isinstance(result, dict) or "statusCode" not in result:
             log.error("function %s returned a malformed proxy response", route.function)
-            return self.gateway_response("BAD_GATEWAY")
+            return self.gateway_response("INTEGRATION_FAILURE")
         raw = result.get("body") or ""
         body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
         headers: list[tuple[str, str]] = list((result.get("headers") or {}).items())
@@ -171,7 +184,7 @@ def serve(gateway: LocalApiGateway, host: str, port: int) -> ThreadingHTTPServer
                 response = gateway.handle(self.command, self.path, list(self.headers.items()), body)
             except Exception:  # the gateway itself: answer as API Gateway would, never drop the connection
                 log.exception("local gateway failed on %s %s", self.command, self.path)
-                response = gateway.gateway_response("BAD_GATEWAY")
+                response = gateway.gateway_response("DEFAULT_5XX")
             self.send_response(response.status)
             for name, value in response.headers:
                 if name.lower() not in ("content-length", "connection"):

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 
 from devtools import moto_fixes
-from devtools.dynamodb_local import DynamoDBLocal, wait_for_port
+from devtools.dynamodb_local import DynamoDBLocal, ExternalDynamoDB, wait_for_port
 from devtools.gateway import LocalApiGateway, serve
 from devtools.provision import create_buckets, create_tables, local_refs
 from devtools.sfn_local import create_state_machines, enable_state_machine_execution, run_lambda_tasks_in_process
@@ -95,10 +95,16 @@ def configure_environment(moto_url: str, dynamodb_endpoint: str, refs: dict[str,
 
 
 class LocalStack:
-    def __init__(self, *, port: int, dynamodb_port: int, moto_port: int, log_dir: Path) -> None:
+    def __init__(
+        self, *, port: int, dynamodb_port: int, moto_port: int, log_dir: Path, dynamodb_endpoint: str = ""
+    ) -> None:
         self.port = port
         self.url = f"http://{HOST}:{port}"
-        self.dynamodb = DynamoDBLocal(dynamodb_port, log_path=log_dir / "dynamodb-local.log")
+        self.dynamodb: DynamoDBLocal | ExternalDynamoDB = (
+            ExternalDynamoDB(dynamodb_endpoint)
+            if dynamodb_endpoint
+            else DynamoDBLocal(dynamodb_port, log_path=log_dir / "dynamodb-local.log")
+        )
         self.moto_port = moto_port
         self.moto_url = f"http://{HOST}:{moto_port}"
         self.refs = local_refs()
@@ -253,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="API port (3000)")
     parser.add_argument("--dynamodb-port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
+    parser.add_argument("--dynamodb-endpoint", default="", help="use this running DynamoDB instead of starting one")
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the demo data (1 = 12,500 records)")
     parser.add_argument("--seed", type=int, default=None, help="demo data seed (default: the generator's)")
@@ -268,7 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("botocore", "werkzeug", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     log_dir = Path(tempfile.mkdtemp(prefix="export-service-local-"))
-    stack = LocalStack(port=args.port, dynamodb_port=args.dynamodb_port, moto_port=args.moto_port, log_dir=log_dir)
+    stack = LocalStack(
+        port=args.port,
+        dynamodb_port=args.dynamodb_port,
+        moto_port=args.moto_port,
+        log_dir=log_dir,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+    )
 
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt

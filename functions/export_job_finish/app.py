@@ -4,6 +4,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from export_service.api.deps import get_dependencies
+from export_service.aws_clients import BATCH
 from export_service.logic.job_steps import run_finish
 from export_service.models.jobs import FinishInput
 from export_service.observability import logger, tracer
@@ -16,5 +17,5 @@ from export_service.timefmt import utc_now
 def handler(event: FinishInput, context: LambdaContext) -> dict:
     logger.append_keys(job_id=event.job_id, tenant=event.tenant)
     return run_finish(
-        get_dependencies().jobs(), event.tenant, event.job_id, [r.model_dump() for r in event.results], utc_now()
+        get_dependencies(BATCH).jobs(), event.tenant, event.job_id, [r.model_dump() for r in event.results], utc_now()
     )

@@ -4,6 +4,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from export_service.api.deps import get_dependencies
+from export_service.aws_clients import BATCH
 from export_service.logic.job_steps import run_part
 from export_service.models.jobs import PartInput
 from export_service.observability import logger, tracer
@@ -15,4 +16,4 @@ from export_service.timefmt import utc_now
 @event_parser(model=PartInput)
 def handler(event: PartInput, context: LambdaContext) -> dict:
     logger.append_keys(job_id=event.job_id, tenant=event.tenant)
-    return run_part(get_dependencies().jobs(), event.tenant, event.job_id, event.plan_key, event.index, utc_now())
+    return run_part(get_dependencies(BATCH).jobs(), event.tenant, event.job_id, event.plan_key, event.index, utc_now())

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from export_service.api.deps import get_dependencies
+from export_service.aws_clients import BATCH
 from export_service.logic.nightly import dispatch
 from export_service.observability import logger, metrics, tracer
 
@@ -17,7 +18,7 @@ from export_service.observability import logger, metrics, tracer
 @metrics.log_metrics
 @event_parser(model=EventBridgeModel)
 def handler(event: EventBridgeModel, context: LambdaContext) -> dict:
-    deps = get_dependencies()
+    deps = get_dependencies(BATCH)
     jobs = deps.jobs()
     if jobs.starter is None:
         raise RuntimeError("STATE_MACHINE_ARN is not set: the nightly dispatcher cannot start exports")

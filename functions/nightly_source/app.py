@@ -4,6 +4,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from export_service.api.deps import get_dependencies
+from export_service.aws_clients import BATCH
 from export_service.logic import nightly
 from export_service.models.nightly import SourceInput
 from export_service.observability import logger, tracer
@@ -14,5 +15,5 @@ from export_service.observability import logger, tracer
 @event_parser(model=SourceInput)
 def handler(event: SourceInput, context: LambdaContext) -> dict:
     logger.append_keys(tenant=event.tenant, night=event.night, source=event.source)
-    deps = get_dependencies()
+    deps = get_dependencies(BATCH)
     return nightly.export_source(deps, deps.jobs().files, event).model_dump()

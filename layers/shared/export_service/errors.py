@@ -8,6 +8,7 @@ from typing import Any
 class ExportServiceError(Exception):
     status = 400
     code = "BAD_REQUEST"
+    retry_after: int | None = None  # seconds: answered as a Retry-After header (429, 503)
 
     def __init__(self, message: str, *, parameter: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -57,3 +58,15 @@ class NotFoundError(ExportServiceError):
 class NotConfiguredError(ExportServiceError):
     status = 503
     code = "NOT_CONFIGURED"
+
+
+class ServiceUnavailableError(ExportServiceError):
+    """A service the request needs (DynamoDB, S3, Step Functions) could not be reached or kept throttling within
+    the time an interactive request has: retry later."""
+
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after

@@ -13,9 +13,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from export_service.api.endpoint import Endpoint, EndpointRouter, admit
-from export_service.errors import ExportServiceError
+from export_service.aws_clients import RETRY_AFTER_SECONDS, unavailable
+from export_service.errors import ExportServiceError, ServiceUnavailableError
 from export_service.observability import logger
 
 JSON = "application/json"
@@ -95,7 +98,27 @@ def bracket_assignments(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _domain_error(exc: ExportServiceError) -> Response:
     logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
-    return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()))
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()), headers=headers)
+
+
+def _aws_error(exc: Exception) -> Response:
+    """An AWS call that failed: unreachable, timed out or throttled after the retries is a 503 to retry later (in
+    the error model, with Retry-After); anything else (a missing grant or resource) is the generic 500."""
+    if not unavailable(exc):
+        return _unexpected_error(exc)
+    logger.warning("AWS service unavailable", error_type=type(exc).__name__, error=str(exc)[:300])
+    return _domain_error(
+        ServiceUnavailableError(
+            f"a service the export depends on did not answer in time; retry after {RETRY_AFTER_SECONDS} seconds",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    )
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return error_response(500, "INTERNAL_ERROR", "the export failed unexpectedly; try again or contact support")
 
 
 class ExportResolver(APIGatewayRestResolver):
@@ -160,9 +183,8 @@ def create_app(routers: Iterable[EndpointRouter]) -> APIGatewayRestResolver:
             404, "NOT_FOUND", f"no route for {app.current_event.http_method} {app.current_event.path}"
         )
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(500, "INTERNAL_ERROR", "the export failed unexpectedly; try again or contact support")
+    # botocore's connection failures and timeouts, and a service's error answers (throttling, 5xx: 503)
+    app.exception_handler([AwsConnectionError, HTTPClientError, ClientError])(_aws_error)
+    app.exception_handler(Exception)(_unexpected_error)
 
     return app

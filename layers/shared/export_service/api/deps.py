@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import boto3
-
+from export_service.aws_clients import INTERACTIVE, aws_client
 from export_service.config import Settings, get_settings
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
@@ -27,6 +26,7 @@ class Dependencies:
     audit_store: AuditStore
     api_key_store: ApiKeyStore
     incident_store: IncidentStore
+    profile: str = INTERACTIVE  # the AWS clients' timeouts and retries (aws_clients)
 
     @property
     def audit(self) -> AuditStore:  # the SourceStores shape export jobs read from
@@ -38,62 +38,63 @@ class Dependencies:
 
     def jobs(self) -> JobContext:
         """Export jobs: built on first use, so endpoints that never start a job need no S3 or Step Functions."""
-        return _job_context()
+        return _job_context(self.profile)
 
     @property
     def catalog(self) -> CatalogStore:
         """The data-observability catalog (built on first use)."""
-        return _catalog_store()
+        return _catalog_store(self.profile)
 
     def export_requests(self) -> ExportRequestStore:
         """Nightly export settings and the listed export requests (built on first use)."""
-        return _export_request_store()
+        return _export_request_store(self.profile)
 
 
-@lru_cache(maxsize=1)
-def get_dependencies() -> Dependencies:
+@lru_cache(maxsize=2)
+def get_dependencies(profile: str = INTERACTIVE) -> Dependencies:
+    """The clients of one kind of caller: ``INTERACTIVE`` (API routes and the authorizer: fail within seconds) or
+    ``BATCH`` (the state machine's tasks: patient, retrying throttles). See aws_clients."""
     settings = get_settings()
-    dynamodb = boto3.client("dynamodb")
+    dynamodb = aws_client("dynamodb", profile)
     return Dependencies(
         settings=settings,
         audit_store=AuditStore(dynamodb, settings.audit_table_name),
         api_key_store=ApiKeyStore(dynamodb, settings.api_keys_table_name),
         incident_store=IncidentStore(dynamodb, settings.incidents_table_name),
+        profile=profile,
     )
 
 
-@lru_cache(maxsize=1)
-def _job_context() -> JobContext:
+@lru_cache(maxsize=2)
+def _job_context(profile: str = INTERACTIVE) -> JobContext:
     # Imported here: only the functions that start, run or read export jobs pay for them at cold start (the
     # authorizer, called on every request, does not).
-    from botocore.config import Config  # noqa: PLC0415
-
     from export_service.dal.executions import StepFunctionsStarter  # noqa: PLC0415
     from export_service.dal.job_store import JobStore  # noqa: PLC0415
     from export_service.dal.s3_files import ExportFiles  # noqa: PLC0415
     from export_service.logic.job_steps import JobContext  # noqa: PLC0415
 
-    deps, settings = get_dependencies(), get_settings()
+    deps, settings = get_dependencies(profile), get_settings()
     starter = (
-        StepFunctionsStarter(boto3.client("stepfunctions"), settings.state_machine_arn)
+        StepFunctionsStarter(aws_client("stepfunctions", profile), settings.state_machine_arn)
         if settings.state_machine_arn
         else None
     )
     return JobContext(
         stores=deps,
-        jobs=JobStore(boto3.client("dynamodb"), settings.export_jobs_table_name),
+        jobs=JobStore(aws_client("dynamodb", profile), settings.export_jobs_table_name),
         # SigV4 links carry their lifetime (X-Amz-Expires=300), which callers and tests can read.
-        files=ExportFiles(boto3.client("s3", config=Config(signature_version="s3v4")), settings.export_bucket_name),
+        files=ExportFiles(aws_client("s3", profile, signature_version="s3v4"), settings.export_bucket_name),
         starter=starter,
         count_cap=settings.count_cap,
     )
 
 
-@lru_cache(maxsize=1)
-def _catalog_store() -> CatalogStore:
+@lru_cache(maxsize=2)
+def _catalog_store(profile: str = INTERACTIVE) -> CatalogStore:
     from export_service.dal.catalog_store import CatalogStore  # noqa: PLC0415
 
-    return CatalogStore(boto3.client("dynamodb"), get_settings().catalog_table_name)
+    return CatalogStore(aws_client("dynamodb", profile), get_settings().catalog_table_name)
 
 
 @lru_cache(maxsize=1)
@@ -101,14 +102,14 @@ def asset_files() -> AssetFiles:
     """The catalog assets' Parquet files (the SQL functions only)."""
     from export_service.dal.asset_files import AssetFiles  # noqa: PLC0415
 
-    return AssetFiles(boto3.client("s3"), get_settings().catalog_bucket_name)
+    return AssetFiles(aws_client("s3"), get_settings().catalog_bucket_name)
 
 
-@lru_cache(maxsize=1)
-def _export_request_store() -> ExportRequestStore:
+@lru_cache(maxsize=2)
+def _export_request_store(profile: str = INTERACTIVE) -> ExportRequestStore:
     from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
 
-    return ExportRequestStore(boto3.client("dynamodb"), get_settings().export_requests_table_name)
+    return ExportRequestStore(aws_client("dynamodb", profile), get_settings().export_requests_table_name)
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +121,7 @@ def cursor_key() -> bytes:
     if not key and settings.cursor_secret_arn:
         from export_service.dal.secrets import read_secret  # noqa: PLC0415 - only the list function needs it
 
-        key = read_secret(boto3.client("secretsmanager"), settings.cursor_secret_arn)
+        key = read_secret(aws_client("secretsmanager"), settings.cursor_secret_arn)
     if len(key) < 32:
         raise NotConfiguredError("incident list cursors are not configured (no signing key of 32+ characters)")
     return key.encode("utf-8")
