@@ -18,53 +18,10 @@ from devtools.generate import DEFAULT_SEED, demo_window
 from export_service.models.api_keys import Permission
 from tests.e2e.catalog_support import key, read_csv, world
 from tests.e2e.conftest import ANCHOR, DAYS, Stack
+from tests.hostile_sql import HOSTILE
 
 pytestmark = pytest.mark.e2e
 ACME_PAIR = {"Authorization": "ak_demo_acme:demo-acme-secret-0001"}
-HOSTILE = [
-    "DROP TABLE asset",
-    "CREATE TABLE x AS SELECT 1",
-    "INSERT INTO asset SELECT * FROM asset",
-    "UPDATE asset SET amount = 0",
-    "DELETE FROM asset",
-    "COPY asset TO '/tmp/leak.csv'",
-    "COPY (SELECT 1) TO '/tmp/leak.parquet' (FORMAT parquet)",
-    "ATTACH '/tmp/other.duckdb' AS other",
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT * FROM read_csv_auto('/etc/passwd')",
-    "SELECT * FROM '/etc/passwd'",
-    "SELECT * FROM read_text('/etc/hostname')",
-    "SELECT * FROM glob('/*')",
-    "SELECT * FROM read_parquet('s3://export-service-local-catalogbucket/catalog/globex/x.parquet')",
-    "SELECT * FROM 'https://example.com/data.csv'",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "SELECT 1; DROP TABLE asset",
-    "SELECT 1; SELECT 2",
-    "SELECT 1 /* hidden */; COPY asset TO '/tmp/x.csv'",
-    "-- a comment\nDROP TABLE asset",
-    "/* SELECT */ DELETE FROM asset",
-    "PRAGMA database_list",
-    "PRAGMA enable_profiling",
-    "SET enable_external_access = true",
-    "RESET lock_configuration",
-    "CALL duckdb_settings()",
-    "SELECT * FROM duckdb_settings()",
-    "SELECT current_setting('secret_directory')",
-    "SELECT * FROM information_schema.tables",
-    "SELECT * FROM query('SELECT 1')",
-    "EXPORT DATABASE '/tmp/dump'",
-    "DESCRIBE asset",
-    "CREATE MACRO m(a) AS a",
-    "SELECT count(*) FROM asset a, asset b, asset c, asset d",
-    "SELECT * FROM range(1000000000)",
-    "SELECT * FROM asset, asset AS b",
-    "SELECT repeat('x', 100000000)",
-    "SELECT string_agg(a::VARCHAR, ',') FROM range(100000000) t(a)",
-    "SELECT nonexistent FROM asset",
-    "SELECT",
-    "",
-]
 
 
 def _asset(tenant: str = "acme", index: int = 0):
