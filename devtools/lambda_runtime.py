@@ -309,9 +309,25 @@ def iam_requests(prefix: str, operation: str, params: Mapping[str, Any], region:
     elif prefix == "lambda" and "FunctionName" in params:
         name = str(params["FunctionName"])
         resource = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{name}"
+    elif prefix == "kms" and "KeyId" in params:  # a key id or ARN (an alias would be checked as the alias)
+        key = str(params["KeyId"])
+        resource = key if key.startswith("arn:") else f"arn:aws:kms:{region}:{LOCAL_ACCOUNT}:{_kms_resource(key)}"
+    elif prefix == "events" and operation == "PutEvents":  # authorised per event bus named
+        return [
+            ("events:PutEvents", _event_bus_arn(str(entry.get("EventBusName") or "default"), region))
+            for entry in params.get("Entries", [])
+        ]
     else:
         resource = next((str(params[name]) for name in _ARN_PARAMETERS if name in params), "*")
     return [(f"{prefix}:{operation}", resource)]
+
+
+def _kms_resource(key: str) -> str:
+    return key if key.startswith("alias/") else f"key/{key}"
+
+
+def _event_bus_arn(bus: str, region: str) -> str:
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{LOCAL_ACCOUNT}:event-bus/{bus}"
 
 
 def _table_arn(name: str, region: str) -> str:

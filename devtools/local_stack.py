@@ -24,7 +24,7 @@ import boto3
 from devtools import moto_fixes
 from devtools.dynamodb_local import DynamoDBLocal, ExternalDynamoDB, wait_for_port
 from devtools.gateway import LocalApiGateway, serve
-from devtools.provision import create_buckets, create_tables, local_refs
+from devtools.provision import create_buckets, create_keys, create_tables, local_refs
 from devtools.sfn_local import create_state_machines, enable_state_machine_execution, run_lambda_tasks_in_process
 from devtools.template import api, functions
 
@@ -127,6 +127,7 @@ class LocalStack:
         self._configure_environment()
         create_tables(boto3.client("dynamodb"), self.refs)
         create_buckets(boto3.client("s3"), self.refs)
+        create_keys(boto3.client("kms"), self.refs)  # the manifest signing key, under its local id
         create_state_machines(boto3.client("stepfunctions"), self.refs)
         gateway = LocalApiGateway(api(), functions(self.refs))
         self._server = serve(gateway, HOST, self.port)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.provision import create_buckets, create_tables, local_refs
+from devtools.provision import create_buckets, create_keys, create_tables, local_refs
 from devtools.sfn_local import create_state_machines, run_lambda_tasks_in_process
 from export_service.api.deps import reset_dependencies
 from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.audit_store import AuditStore
 from export_service.logic.api_keys import mint_api_key
 from export_service.logic.audit_records import write_audit_records
+from export_service.logic.export_audit import SYSTEM_SOURCE
 from tests.integration.support import ALL_KEYS, TENANT_SIZES, Stack, generated, specs
 
 
@@ -52,6 +54,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             dynamodb = boto3.client("dynamodb")
             create_tables(dynamodb, refs)
             create_buckets(boto3.client("s3"), refs)
+            create_keys(boto3.client("kms"), refs)  # the manifest signing key
             # moto's default StartExecution records the execution without running it; jobs are run in test_export_jobs
             create_state_machines(boto3.client("stepfunctions"), refs)
             audit_store = AuditStore(dynamodb, refs["AuditTable"])
@@ -73,6 +76,29 @@ def fresh_dependencies(stack: Stack) -> Iterator[None]:
     reset_dependencies()
     yield
     reset_dependencies()
+
+
+@pytest.fixture(autouse=True)
+def fresh_audit_log(stack: Stack) -> Iterator[None]:
+    """Every test starts from the module's audit log: each export is itself audited (an export-action record in the
+    tenant's log, logic/export_audit.py), so the records a test's exports wrote are removed after it and the tenants'
+    day bounds put back. Tests of the export actions read them before that."""
+    table = local_refs()["AuditTable"]
+    metas = _scan(stack.dynamodb, table, "sk = :meta", {":meta": {"S": "META"}})
+    yield
+    for item in _scan(stack.dynamodb, table, "systemSource = :api", {":api": {"S": SYSTEM_SOURCE}}):
+        stack.dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+    for item in metas:
+        stack.dynamodb.put_item(TableName=table, Item=item)
+
+
+def _scan(dynamodb: Any, table: str, condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table, FilterExpression=condition, ExpressionAttributeValues=values
+    ):
+        items += page["Items"]
+    return items
 
 
 @pytest.fixture

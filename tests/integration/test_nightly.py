@@ -228,7 +228,9 @@ def test_a_source_worker_that_crashes_once_is_retried_and_the_night_is_published
     assert [row[0] for row in rows[1:]] == ["inc-0001", "inc-0002"]  # each row once
     prefix = f"nightly/{tenant}/2026-05-02/"
     objects = boto3.client("s3").list_objects_v2(Bucket=_refs()["ExportBucket"], Prefix=prefix)["Contents"]
-    assert len(objects) == 6  # one file per source, the retry rewrote its own
+    names = sorted(item["Key"].removeprefix(prefix) for item in objects)
+    # one file per source (the retry rewrote its own), and the night's manifest
+    assert len(names) == 7 and names.count("manifest.json") == 1
 
 
 def test_a_night_that_fails_publishes_nothing_and_the_next_night_covers_it(executing, monkeypatch):

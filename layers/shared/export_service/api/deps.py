@@ -16,7 +16,9 @@ from export_service.errors import NotConfiguredError
 if TYPE_CHECKING:
     from export_service.dal.asset_files import AssetFiles
     from export_service.dal.catalog_store import CatalogStore
+    from export_service.dal.events import EventBus
     from export_service.dal.export_request_store import ExportRequestStore
+    from export_service.dal.signing import KmsPublicKeys, KmsSigner
     from export_service.logic.job_steps import JobContext
 
 
@@ -87,7 +89,38 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
         files=ExportFiles(aws_client("s3", profile, signature_version="s3v4"), settings.export_bucket_name),
         starter=starter,
         count_cap=settings.count_cap,
+        signer=manifest_signer(profile),
+        events=event_bus(profile),
     )
+
+
+@lru_cache(maxsize=2)
+def manifest_signer(profile: str = INTERACTIVE) -> KmsSigner | None:
+    """Signs export manifests with the KMS key MANIFEST_SIGNING_KEY_ID (None where none is configured)."""
+    key_id = get_settings().manifest_signing_key_id
+    if not key_id:
+        return None
+    from export_service.dal.signing import KmsSigner  # noqa: PLC0415 - only the functions that sign
+
+    return KmsSigner(aws_client("kms", profile), key_id)
+
+
+@lru_cache(maxsize=1)
+def public_keys() -> KmsPublicKeys:
+    from export_service.dal.signing import KmsPublicKeys  # noqa: PLC0415
+
+    return KmsPublicKeys(aws_client("kms", INTERACTIVE))
+
+
+@lru_cache(maxsize=2)
+def event_bus(profile: str = INTERACTIVE) -> EventBus | None:
+    """Completion events' bus (EVENT_BUS_NAME; None: no events)."""
+    name = get_settings().event_bus_name
+    if not name:
+        return None
+    from export_service.dal.events import EventBus  # noqa: PLC0415
+
+    return EventBus(aws_client("events", profile), name)
 
 
 @lru_cache(maxsize=2)
@@ -130,6 +163,9 @@ def cursor_key() -> bytes:
 def reset_dependencies() -> None:
     """Forget cached settings and clients (tests that change the environment)."""
     _export_request_store.cache_clear()
+    manifest_signer.cache_clear()
+    public_keys.cache_clear()
+    event_bus.cache_clear()
     _catalog_store.cache_clear()
     asset_files.cache_clear()
     cursor_key.cache_clear()

@@ -12,11 +12,21 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import request_event
+from export_service.api.export_integrity import (
+    audit_action,
+    link_header,
+    new_export_id,
+    representation_headers,
+    request_filter,
+    sync_manifest_link,
+)
 from export_service.config import Settings
+from export_service.logic.export_audit import ExportAction
 from export_service.logic.export_engine import ExportBody, ExportLimits, ExportSpec, TooLarge
 from export_service.logic.formats import ExportFormat
 from export_service.logic.job_steps import job_body, start_job
 from export_service.models.api_keys import Principal
+from export_service.models.export import QueryModel
 from export_service.observability import logger, metrics
 
 
@@ -78,19 +88,77 @@ def file_or_job(
     fmt: ExportFormat,
     now: datetime,
     accepted_as: Callable[[Mapping[str, Any], datetime, str], Response[str]] | None = None,
+    request: Any = None,
+    query: QueryModel | None = None,
 ) -> Response[str]:
     """The export inline (200 with the file), or, when it is too large, the same validated request started as an
     asynchronous export for the key that asked: 202 + Location (400 EXPORT_TOO_LARGE where no state machine is
-    configured)."""
+    configured). Either way the action is audited first (``request``/``query``: what was asked, for the audit
+    record and the manifest)."""
     if isinstance(result, ExportBody):
-        return file_response(result, tenant=principal.tenant_id, dataset=spec.name, fmt=fmt)
+        return serve_file(
+            result, router=router, spec=spec, principal=principal, fmt=fmt, now=now, request=request, query=query
+        )
     deps = get_dependencies()
     if not deps.settings.state_machine_arn:
         raise result.error
-    job = start_job(deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched)
+
+    def audit_start(job: Mapping[str, Any]) -> None:
+        audit_action(
+            router,
+            principal,
+            ExportAction.JOB_STARTED,
+            dataset=spec.name,
+            filter_=result.query.parameters(),
+            records=result.matched,
+            now=now,
+            details={"job_id": str(job["job_id"]), "format": fmt.value},
+        )
+
+    job = start_job(deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched, audit=audit_start)
     logger.info("sync export handed to a job", tenant=principal.tenant_id, dataset=spec.name, job_id=job["job_id"])
     event = request_event(router)
     return (accepted_as or accepted)(job, now, base_path(event.request_context.path, event.path))
+
+
+def serve_file(
+    result: ExportBody,
+    *,
+    router: Router,
+    spec: ExportSpec[Any],
+    principal: Principal,
+    fmt: StrEnum,
+    now: datetime,
+    request: Any = None,
+    query: QueryModel | None = None,
+) -> Response[str]:
+    """200 with the file, once its export is audited; with ``manifest=true`` also its signed manifest, linked."""
+    export_id = new_export_id(now)
+    audit_action(
+        router,
+        principal,
+        ExportAction.SYNC,
+        dataset=spec.name,
+        filter_=request_filter(query),
+        records=result.records,
+        now=now,
+        details={"export_id": export_id, "format": fmt.value},
+    )
+    response = file_response(result, tenant=principal.tenant_id, dataset=spec.name, fmt=fmt)
+    if query is not None and getattr(query, "manifest", False):
+        link = sync_manifest_link(
+            result,
+            export_id=export_id,
+            spec=spec,
+            request=request,
+            query=query,
+            principal=principal,
+            fmt=fmt.value,
+            now=now,
+        )
+        response.headers["Link"] = link_header(link)
+    response.headers["Export-Id"] = export_id
+    return response
 
 
 def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[str]:
@@ -104,7 +172,11 @@ def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum
         status_code=200,
         content_type=result.content_type,
         body=base64.b64encode(result.body).decode("ascii") if isinstance(result.body, bytes) else result.body,
-        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            # RFC 9530: the digest of the representation as sent (a gzip-encoded answer: of its gzip bytes)
+            **representation_headers(result.body, result.records),
+        },
     )
     response.base64_encoded = binary  # what Powertools sets itself for a bytes body
     return response

@@ -24,6 +24,7 @@ from export_service.dal.query import (
     query_args,
     query_count,
     query_pages,
+    widen_day_bounds,
 )
 from export_service.dal.read_ahead import read_ahead
 from export_service.models.audit import AUDIT_COLUMNS, AuditRecord
@@ -51,6 +52,7 @@ class AuditStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self._widened: dict[str, str] = {}  # tenant -> the day append() last widened the bounds to
 
     # ---- planning -------------------------------------------------------------------------------
     def plan(
@@ -141,6 +143,16 @@ class AuditStore:
         bounds_key = {"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}}
         items = (self._to_item(tenant, record) for record in records)
         return put_items_with_bounds(self._client, self._table, items, bounds_key)
+
+    def append(self, tenant: str, record: AuditRecord) -> None:
+        """Write one sealed record with a single PutItem (the service's own export actions, on the request path).
+        The day bounds are widened first, once per tenant and day for this store (they only ever widen)."""
+        day = record.timestamp[:10]
+        if self._widened.get(tenant) != day:
+            bounds_key = {"pk": {"S": f"T#{tenant}#META"}, "sk": {"S": _META_SK}}
+            widen_day_bounds(self._client, self._table, bounds_key, day, day)
+            self._widened[tenant] = day
+        self._client.put_item(TableName=self._table, Item=self._to_item(tenant, record))
 
     @staticmethod
     def _to_item(tenant: str, record: AuditRecord) -> dict[str, Any]:

@@ -3,7 +3,8 @@ reports). One table, pk ``T#<tenant>``:
 
 - sk ``CONFIG``: enabled, enabled_at, watermark, last_night, last_created_at; while enabled it also carries
   ``nightly_enabled = "ENABLED"``, the key of the sparse ByEnabled index the nightly dispatcher reads;
-- sk ``REQ#<created_at>#<source>``: one export request (report) per source and night, with ``ttl`` (30 days).
+- sk ``REQ#<created_at>#<source>``: one export request (report) per source and night, with ``ttl`` (30 days);
+- sk ``CHAIN``: the head of the tenant's chain of nightly manifests (the last committed night's signed manifest).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from export_service.timefmt import format_instant
 
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 _CONFIG = "CONFIG"
+_CHAIN = "CHAIN"  # the nightly manifests' chain head (sk), see logic/nightly_chain.py
 _ENABLED = "ENABLED"
 REQUEST_PREFIX = "REQ#"
 _AFTER_SOURCES = "~"  # sorts after every source name ("text/csv+..."), so "<created_at>#~" follows a whole night
@@ -113,10 +115,13 @@ class ExportRequestStore:
         created_at: datetime,
         entries: Sequence[dict[str, Any]],
         ttl: int,
+        chain: dict[str, Any] | None = None,
     ) -> None:
         """Publish a night's entries and move the watermark to ``window_end``, in one transaction. Refused
         (CommitRefusedError) when the night, or a later one, is already committed, or exports were disabled or
-        re-enabled (``enabled_at`` changed) since the night was dispatched."""
+        re-enabled (``enabled_at`` changed) since the night was dispatched. ``chain``: the tenant's new chain head
+        (the night's signed manifest and its ``sequence``), put in the same transaction on condition that the head
+        is still the previous night's (``sequence`` - 1; none for the first)."""
         created = format_instant(created_at)
         writes: list[dict[str, Any]] = [
             {
@@ -151,6 +156,8 @@ class ExportRequestStore:
             writes.append(
                 {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
             )
+        if chain is not None:
+            writes.append(self._chain_put(tenant, chain))
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException:
@@ -162,6 +169,41 @@ class ExportRequestStore:
             if config.last_night is not None and config.last_night >= night:
                 raise CommitRefusedError("already committed") from None
             raise  # a conflicting write (another commit at the same time): the step is retried
+
+    # ---- the nightly manifests' chain --------------------------------------------------------------
+    def get_chain(self, tenant: str) -> dict[str, Any] | None:
+        """The tenant's chain head: ``sequence``, ``night``, ``manifest_key`` and ``manifest`` (the last committed
+        night's signed manifest file). Kept across disable and re-enable: the chain never restarts."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": _pk(tenant), "sk": {"S": _CHAIN}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        plain = _plain(item)
+        plain["sequence"] = int(plain["sequence"])
+        return plain
+
+    def _chain_put(self, tenant: str, chain: dict[str, Any]) -> dict[str, Any]:
+        sequence = int(chain["sequence"])
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                "pk": _pk(tenant),
+                "sk": {"S": _CHAIN},
+                "tenant": {"S": tenant},
+                "sequence": {"N": str(sequence)},
+                "night": {"S": str(chain["night"])},
+                "manifest_key": {"S": str(chain["manifest_key"])},
+                "manifest": {"S": str(chain["manifest"])},
+            },
+        }
+        if sequence <= 1:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#seq = :previous"
+            put["ExpressionAttributeNames"] = {"#seq": "sequence"}
+            put["ExpressionAttributeValues"] = {":previous": {"N": str(sequence - 1)}}
+        return {"Put": put}
 
     # ---- listing ----------------------------------------------------------------------------------
     def list_requests(self, tenant: str, newer_than: str | None, now: int, most: int) -> list[dict[str, Any]]:

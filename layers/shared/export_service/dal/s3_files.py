@@ -87,6 +87,11 @@ class ExportFiles:
             ServerSideEncryption="AES256",
         )
 
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self._client.put_object(
+            Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256"
+        )
+
     def get_json(self, key: str) -> Any:
         return json.loads(self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
-from export_service.logic.datasets import export_spec, read_permission
+from export_service.logic.datasets import AUDIT, export_spec, read_permission
 from export_service.logic.export_engine import ExportSpec, count_matches, envelope_metadata, require_read
+from export_service.logic.export_events import JOB_FAILED, JOB_SUCCEEDED, EventPublisher, job_failed, job_succeeded
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
     FilesLike,
@@ -32,6 +33,7 @@ from export_service.logic.export_jobs import (
     stitch,
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
+from export_service.logic.manifest import Signer, file_entry, manifest_bytes, new_manifest, sign_manifest
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
 from export_service.timefmt import format_instant
@@ -52,6 +54,8 @@ class JobContext:
     files: FilesLike
     starter: ExecutionStarter | None = None
     count_cap: int = 100_000
+    signer: Signer | None = None  # signs manifests (the Finish step, synchronous answers with manifest=true)
+    events: EventPublisher | None = None  # completion events (Finish, RecordFailure)
 
 
 _CALLER_ERRORS = {"InvalidParameterError", "InvalidRangeError", "UnknownParameterError", "NotFoundError"}
@@ -69,7 +73,13 @@ class JobFailedError(ExportServiceError):
 
 
 def start_requested_job(
-    ctx: JobContext, principal: Principal, dataset: str, fmt: ExportFormat, params: Mapping[str, Any], now: datetime
+    ctx: JobContext,
+    principal: Principal,
+    dataset: str,
+    fmt: ExportFormat,
+    params: Mapping[str, Any],
+    now: datetime,
+    audit: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """POST /v1/exports: an unknown dataset is a 400, then the dataset's read permission a 403, then the parameters,
     validated by the dataset's query model (400 naming the parameter)."""
@@ -77,7 +87,7 @@ def start_requested_job(
     require_read(spec, principal)  # who may read the rows comes before what was asked of them
     query = job_query(spec, fmt, params)
     # a dataset whose parameters name the format (file_type) says what the file is
-    return start_job(ctx, principal, spec, getattr(query, "fmt", fmt), query, now)
+    return start_job(ctx, principal, spec, getattr(query, "fmt", fmt), query, now, audit=audit)
 
 
 def start_job(
@@ -88,9 +98,12 @@ def start_job(
     query: QueryModel,
     now: datetime,
     estimated: int | None = None,
+    audit: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Record and start a job of a validated request for ``principal``, who must hold the dataset's read permission;
-    returns the job item. ``estimated``: a count already made by the caller."""
+    returns the job item. ``estimated``: a count already made by the caller. ``audit``: writes the "job started"
+    audit record of the recorded job before its execution starts; when it fails the job is marked failed and the
+    error raised (no job runs unaudited)."""
     tenant = principal.tenant_id
     held = require_read(spec, principal)  # what the rows are read with: recorded, so every step reads the same
     job = build_job(tenant, spec, fmt, query, now, held)
@@ -119,6 +132,12 @@ def start_job(
         raise NotConfiguredError("asynchronous exports are not configured in this deployment (no state machine)")
     # Recorded as processing before the execution starts, so no step can ever be overwritten by this call.
     ctx.jobs.create(tenant, job_id, item, ttl=int(expires.timestamp()))
+    if audit is not None:
+        try:
+            audit(item)
+        except Exception:
+            ctx.jobs.update(tenant, job_id, {"state": "failed", "error": "the export could not be audited; try again"})
+            raise
     try:
         # The execution is named after the job: a duplicated start is refused by Step Functions, not run twice.
         ctx.starter.start(job_id, {"job_id": job_id, "tenant": tenant})
@@ -186,26 +205,40 @@ def run_finish(
     upload = ctx.files.upload(key, CONTENT_TYPES[spec.fmt])
     stitch(spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata)
     sha256 = upload.close()
-    manifest = {
-        "jobId": job_id,
-        "tenant": tenant,
-        "dataset": job["dataset"],
-        "format": job["format"],
-        "filter": json.loads(job["parameters"]),
-        "from": metadata.get("from"),
-        "to": metadata.get("to"),
-        "files": [{"key": key, "name": job["filename"], "sha256": sha256, "bytes": upload.bytes, "rows": total}],
-        "totalRows": total,
-        "createdAt": format_instant(now),
-    }
+    start, end, _bounded = spec.spec.bounds(spec.request)
+    entry = file_entry(
+        job["filename"],
+        sha256=sha256,
+        size=upload.bytes,
+        rows=total,
+        fmt=job["format"],
+        key=key,
+        audit_records=job["dataset"] == AUDIT,
+    )
+    manifest = new_manifest(
+        export_id=job_id,
+        export_type="job",
+        tenant=tenant,
+        dataset=job["dataset"],
+        fmt=job["format"],
+        filter_=json.loads(job["parameters"]),
+        start=start,
+        end=end,
+        created_at=now,
+        files=[entry],
+        jobId=job_id,
+        **{"from": metadata.get("from"), "to": metadata.get("to")},
+    )
     manifest_key = f"{job_prefix(tenant, job_id)}/manifest.json"
-    ctx.files.put_json(manifest_key, manifest)
+    ctx.files.put_bytes(manifest_key, manifest_bytes(sign_manifest(manifest, ctx.signer)), "application/json")
     result = {"key": key, "bytes": upload.bytes, "rows": total, "sha256": sha256, "manifest_key": manifest_key}
     ctx.jobs.update(
         tenant,
         job_id,
         {"state": "succeeded", "result": result, "updated_at": format_instant(now), "finished_at": format_instant(now)},
     )
+    if ctx.events is not None:  # after the job is recorded: a consumer that reads it on the event finds it done
+        ctx.events.put(JOB_SUCCEEDED, job_succeeded(job, result, format_instant(now)))
     return {"job_id": job_id, "rows": total, "bytes": upload.bytes, "sha256": sha256}
 
 
@@ -223,6 +256,10 @@ def run_fail(ctx: JobContext, tenant: str, job_id: str, error: Mapping[str, Any]
     else:
         message = f"the export failed ({error_type}); start it again, or contact support with job id {job_id}"
     ctx.jobs.update(tenant, job_id, {"state": "failed", "error": message, "updated_at": format_instant(now)})
+    if ctx.events is not None:
+        job = ctx.jobs.get(tenant, job_id)
+        if job is not None:
+            ctx.events.put(JOB_FAILED, job_failed(job, message, format_instant(now)))
     return {"job_id": job_id, "state": "failed"}
 
 

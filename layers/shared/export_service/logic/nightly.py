@@ -21,6 +21,14 @@ from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.logic.export_jobs import FilesLike, SourceStores
 from export_service.logic.formats import CsvWriter
 from export_service.logic.job_steps import ExecutionStarter, Presigner
+from export_service.logic.nightly_chain import (
+    NightManifest,
+    NightPublisher,
+    build_night_manifest,
+    committed_manifest,
+    previous_manifest,
+    publish,
+)
 from export_service.models.api_keys import Principal
 from export_service.models.nightly import (
     NIGHTLY_SOURCES,
@@ -148,8 +156,12 @@ def request_id(tenant: str, night: str, source: str) -> str:
     return str(uuid.uuid5(_IDS, f"{tenant}/{night}/{source}"))
 
 
-def commit_night(store: ExportRequestStore, run: CommitInput, now: datetime) -> dict[str, Any]:
-    """Publish the night's entries and move the watermark, once. Runs after every file is written."""
+def commit_night(
+    store: ExportRequestStore, run: CommitInput, now: datetime, publisher: NightPublisher | None = None
+) -> dict[str, Any]:
+    """Publish the night's entries and move the watermark, once. Runs after every file is written. With a
+    ``publisher`` the night also gets its signed manifest, chained to the tenant's previous night, committed with
+    the entries and then written beside the files, and a completion event."""
     config = store.get_config(run.tenant)
     if config is None or not config.enabled:
         return {"tenant": run.tenant, "night": run.night, "state": "skipped", "reason": "disabled"}
@@ -157,11 +169,17 @@ def commit_night(store: ExportRequestStore, run: CommitInput, now: datetime) -> 
         return {"tenant": run.tenant, "night": run.night, "state": "skipped", "reason": "re-enabled since dispatch"}
     if config.last_night is not None and config.last_night >= run.night:
         # Executions are named per night, so this is an earlier attempt of this step that landed before it failed
-        return {"tenant": run.tenant, "night": run.night, "state": "committed", "reason": "by an earlier attempt"}
+        return _by_earlier_attempt(store, run, publisher)
     by_source = {result.source: result for result in run.files}
     if sorted(by_source) != sorted(SOURCE_NAMES):
         raise ValueError(f"a night needs one file per source, got {sorted(by_source)}")
     created = now if config.last_created_at is None else max(now, config.last_created_at + timedelta(milliseconds=1))
+    night: NightManifest | None = None
+    if publisher is not None:
+        chain = store.get_chain(run.tenant)
+        files = [by_source[name] for name in SOURCE_NAMES]
+        export_id = execution_name(run.tenant, run.night)
+        night = build_night_manifest(run, files, created, export_id, previous_manifest(chain), publisher.signer)
     entries = [
         {
             "id": request_id(run.tenant, run.night, name),
@@ -175,17 +193,53 @@ def commit_night(store: ExportRequestStore, run: CommitInput, now: datetime) -> 
             "records": by_source[name].rows,
             "bytes": by_source[name].bytes,
             "sha256": by_source[name].sha256,
+            **({"manifest_key": night.key} if night is not None else {}),
         }
         for name in SOURCE_NAMES
     ]
     ttl = int((created + RETENTION).timestamp())
     try:
-        store.commit(run.tenant, run.night, run.enabled_at, run.window_ends_at, created, entries, ttl)
+        if night is None:
+            store.commit(run.tenant, run.night, run.enabled_at, run.window_ends_at, created, entries, ttl)
+        else:
+            store.commit(
+                run.tenant,
+                run.night,
+                run.enabled_at,
+                run.window_ends_at,
+                created,
+                entries,
+                ttl,
+                chain=night.chain_item(),
+            )
     except CommitRefusedError as refused:
         if refused.reason == "already committed":  # an earlier attempt landed while this one ran
-            return {"tenant": run.tenant, "night": run.night, "state": "committed", "reason": "by an earlier attempt"}
+            return _by_earlier_attempt(store, run, publisher)
         return {"tenant": run.tenant, "night": run.night, "state": "skipped", "reason": refused.reason}
-    return {"tenant": run.tenant, "night": run.night, "state": "committed", "created_at": format_instant(created)}
+    result = {"tenant": run.tenant, "night": run.night, "state": "committed", "created_at": format_instant(created)}
+    if publisher is not None and night is not None:
+        publish(publisher, night, run)
+        result.update({"manifest_key": night.key, "chain_sequence": night.chain_item()["sequence"]})
+    return result
+
+
+def _by_earlier_attempt(
+    store: ExportRequestStore, run: CommitInput, publisher: NightPublisher | None
+) -> dict[str, Any]:
+    """An earlier attempt of this step committed the night: publish its committed manifest again (the attempt may
+    have failed before writing it or sending the event)."""
+    result: dict[str, Any] = {
+        "tenant": run.tenant,
+        "night": run.night,
+        "state": "committed",
+        "reason": "by an earlier attempt",
+    }
+    if publisher is not None:
+        night = committed_manifest(store, run)
+        if night is not None:
+            publish(publisher, night, run)
+            result["manifest_key"] = night.key
+    return result
 
 
 def list_export_requests(
@@ -211,24 +265,31 @@ def list_export_requests(
         last = page[-1]["created_at"]
         page = [item for item in page if item["created_at"] != last]
     data = []
+    # A night's manifest lists every source's file (hashes and row counts): only a key that reads them all gets it.
+    every_source = {source.read_permission for source in NIGHTLY_SOURCES.values()} <= principal.permissions
+    manifests: dict[str, str] = {}
     for item in page:
         source = NIGHTLY_SOURCES.get(item["source"])
         if source is None or source.read_permission not in principal.permissions:
             continue
         filename = f"{source.slug}-{item['night']}.csv"
-        data.append(
-            {
-                "id": item["id"],
-                "created_at": item["created_at"],
-                "window_starts_at": item["window_starts_at"],
-                "window_ends_at": item["window_ends_at"],
-                "source": item["source"],
-                "status": item["status"],
-                "url": files.presign(item["key"], filename),
-                "records": int(item["records"]),
-                "sha256": item["sha256"],
-            }
-        )
+        entry = {
+            "id": item["id"],
+            "created_at": item["created_at"],
+            "window_starts_at": item["window_starts_at"],
+            "window_ends_at": item["window_ends_at"],
+            "source": item["source"],
+            "status": item["status"],
+            "url": files.presign(item["key"], filename),
+            "records": int(item["records"]),
+            "sha256": item["sha256"],
+        }
+        if every_source and item.get("manifest_key"):
+            key = item["manifest_key"]
+            if key not in manifests:
+                manifests[key] = files.presign(key, f"manifest-{item['night']}.json")
+            entry["manifest_url"] = manifests[key]
+        data.append(entry)
     return {
         "data": data,
         "urls_expire_at": format_instant(now + timedelta(seconds=PRESIGN_SECONDS)),

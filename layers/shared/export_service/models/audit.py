@@ -9,7 +9,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from export_service.errors import InvalidParameterError
-from export_service.models.export import ExportFormat, QueryModel, pick_one
+from export_service.models.export import ExportFormat, ManifestOption, pick_one
 
 # The audit log's documented CSV header, in its order, then the audit-event fields (appended, so the first
 # columns never move).
@@ -66,7 +66,7 @@ _META = "Metadata filter: records whose metadata has this exact value for the ke
 AuditFormat = Literal["csv", "json", "jsonl", "pdf"]
 
 
-class _AuditExportParameters(QueryModel):
+class _AuditExportParameters(ManifestOption):
     format: AuditFormat | None = Field(None, description="csv (default), json, jsonl or pdf")
     file_type: AuditFormat | None = Field(None, description="Synonym of 'format'")
     from_: str | None = Field(None, alias="from", description=f"Start, {_ISO}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal, Self, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from export_service.errors import InvalidParameterError
 
@@ -76,6 +76,21 @@ class QueryModel(BaseModel):
         """The same request with the end of its range fixed at ``end`` unless it gives one (a job's steps then read
         the same rows however long it runs). A model without a range returns itself."""
         return self
+
+
+class ManifestOption(QueryModel):
+    """The parameter every synchronous file export shares: ``manifest=true`` asks for the signed manifest of the very
+    answer it gets. Not a parameter of the rows: left out of ``parameters()``, so a job never stores it."""
+
+    manifest: bool = Field(
+        False,
+        description="true: also store the signed manifest of this exact answer (SHA-256, bytes and rows of the file, "
+        "tenant, dataset, format, filter, range) and link it in the `Link` header (rel=describedby, presigned "
+        "for 300 s). Every file answer carries `Repr-Digest` (sha-256) and `X-Record-Count` either way",
+    )
+
+    def parameters(self) -> dict[str, Any]:
+        return {name: value for name, value in super().parameters().items() if name != "manifest"}
 
 
 def _is_list(annotation: Any) -> bool:

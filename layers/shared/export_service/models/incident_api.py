@@ -8,7 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from export_service.errors import InvalidParameterError
-from export_service.models.export import QueryModel
+from export_service.models.export import ManifestOption, QueryModel
 
 # The list item's fields: the incident API's, in its order (created_at is its created_time), then this service's extras.
 LIST_FIELDS = (
@@ -204,7 +204,7 @@ class IncidentFilterParams(QueryModel):
         return self if self.to_time is not None else self.model_copy(update={"to_time": end})
 
 
-class IncidentListQuery(IncidentFilterParams):
+class IncidentListQuery(IncidentFilterParams, ManifestOption):
     """GET /v1/incidents: the filters, and either a JSON page (limit, cursor) or every match as CSV."""
 
     limit: int = Field(100, ge=1, le=MAX_LIST_LIMIT, description="Incidents per page, 1 to 1000 (JSON)")

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
-from export_service.models.export import ExportFormat, QueryModel, TabularFormat
+from export_service.models.export import ExportFormat, ManifestOption, TabularFormat
 
 COMMON = ("id", "account_id", "organization_id", "created_at", "updated_at")
 
@@ -286,7 +286,7 @@ _LIST = "comma-separated or repeated; incidents dataset only"
 DATASET_LIST_FILTERS = ("severities", "priorities", "statuses", "tags", "project_ids")
 
 
-class DatasetExportQuery(QueryModel):
+class DatasetExportQuery(ManifestOption):
     """The incident datasets' export parameters (GET /v1/export/{dataset} and the job that re-runs it)."""
 
     format: TabularFormat = Field("csv", description="csv (default), json or jsonl")

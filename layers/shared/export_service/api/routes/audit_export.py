@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face
-from export_service.api.job_responses import audit_export_job_accepted, export_limits, file_or_job, file_response
+from export_service.api.job_responses import audit_export_job_accepted, export_limits, file_or_job, serve_file
 from export_service.errors import InvalidParameterError
 from export_service.logic.audit_export import MAX_PDF_RECORDS, export_audit_pdf
 from export_service.logic.datasets import AUDIT_EXPORT, RUNBOOK_AUDIT_EXPORT
@@ -68,9 +68,19 @@ def get_audit_export(query: Annotated[AuditExportQuery, Query()]) -> Response[st
     limits = export_limits(deps.settings)
     if request.fmt is ExportFormat.PDF:  # synchronous only: over 5,000 records is a 400, never a job
         pdf = export_audit_pdf(request, deps.audit_store, limits, now, parameter=query.format_parameter)
-        return file_response(pdf, tenant=principal.tenant_id, dataset="audit", fmt=request.fmt)
+        return serve_file(
+            pdf, router=router, spec=spec, principal=principal, fmt=request.fmt, now=now, request=request, query=query
+        )
     result = export_inline(spec, request, query, request.fmt, deps, limits, now)
     accepted = audit_export_job_accepted if runbook else None
     return file_or_job(
-        result, router=router, spec=spec, principal=principal, fmt=request.fmt, now=now, accepted_as=accepted
+        result,
+        router=router,
+        spec=spec,
+        principal=principal,
+        fmt=request.fmt,
+        now=now,
+        accepted_as=accepted,
+        request=request,
+        query=query,
     )

@@ -53,4 +53,6 @@ def get_dataset_export(
     now = utc_now()
     request = spec.build(principal.tenant_id, query, now)
     result = export_inline(spec, request, query, query.fmt, deps, export_limits(deps.settings), now)
-    return file_or_job(result, router=router, spec=spec, principal=principal, fmt=query.fmt, now=now)
+    return file_or_job(
+        result, router=router, spec=spec, principal=principal, fmt=query.fmt, now=now, request=request, query=query
+    )

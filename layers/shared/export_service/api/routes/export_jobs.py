@@ -1,6 +1,7 @@
 """POST /v1/exports, GET /v1/exports/{jobId}, GET /v1/exports: asynchronous exports (one router per endpoint)."""
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face, request_event
+from export_service.api.export_integrity import audit_action
 from export_service.api.job_responses import accepted, audit_export_job_accepted, base_path
 from export_service.logic.datasets import AUDIT, DATASET_NAMES, RUNBOOK_AUDIT
+from export_service.logic.export_audit import ExportAction
 from export_service.logic.job_steps import (
     JobContext,
     JobFailedError,
@@ -65,8 +68,36 @@ class StartExport(BaseModel):
 def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
     principal, event, now = caller(start_router), request_event(start_router), utc_now()
     fmt = ExportFormat(body.format)
-    job = start_requested_job(get_dependencies().jobs(), principal, body.dataset, fmt, body.parameters(), now)
+
+    def audit_start(job: Mapping[str, Any]) -> None:
+        audit_action(
+            start_router,
+            principal,
+            ExportAction.JOB_STARTED,
+            dataset=str(job["dataset"]),
+            filter_=json.loads(job["parameters"]),
+            records=int(job.get("estimated_records") or 0),
+            now=now,
+            details={"job_id": str(job["job_id"]), "format": str(job["format"])},
+        )
+
+    ctx = get_dependencies().jobs()
+    job = start_requested_job(ctx, principal, body.dataset, fmt, body.parameters(), now, audit=audit_start)
     return accepted(job, now, base_path(event.request_context.path, event.path))
+
+
+def _audit_link(job: Mapping[str, Any], principal: Principal, now: datetime) -> None:
+    """Handing out a succeeded job's download link is an export action: audited before the link leaves."""
+    audit_action(
+        get_router,
+        principal,
+        ExportAction.LINK_MINTED,
+        dataset=str(job["dataset"]),
+        filter_=json.loads(job["parameters"]),
+        records=int(job["result"]["rows"]),
+        now=now,
+        details={"job_id": str(job["job_id"]), "format": str(job["format"])},
+    )
 
 
 @get_router.endpoint(
@@ -98,6 +129,8 @@ def get_export(job_id: Annotated[str, Path(alias="jobId")]) -> Response[str]:
     if face(get_router) == Face.RUNBOOK_AUDIT:
         return _download_audit_export(ctx, principal, job_id, now)
     job = get_job(ctx, principal, job_id, now)
+    if job["state"] == "succeeded":
+        _audit_link(job, principal, now)
     return Response(status_code=200, content_type=JSON, body=json.dumps(job_body(job, ctx.files, now)))
 
 
@@ -108,6 +141,7 @@ def _download_audit_export(ctx: JobContext, principal: Principal, job_id: str, n
     if job["state"] != "succeeded":
         event = request_event(get_router)
         return audit_export_job_accepted(job, now, base_path(event.request_context.path, event.path))
+    _audit_link(job, principal, now)
     link = download_link(ctx.files, job)
     return Response(status_code=302, content_type=JSON, body="", headers={"Location": link})
 

@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face
+from export_service.api.export_integrity import audit_action
+from export_service.logic.export_audit import ExportAction
 from export_service.logic.nightly import list_export_requests
 from export_service.models.api_keys import Permission
 from export_service.models.export import Face
@@ -50,7 +52,19 @@ def get_export_requests(query: Annotated[ExportRequestsQuery, Query()]) -> Respo
     deps = get_dependencies()
     documented = face(router) == Face.DATA_EXPORT
     limit = MAX_PAGE if documented and "limit" not in query.model_fields_set else query.limit
-    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, limit, utc_now())
+    now = utc_now()
+    body = list_export_requests(deps.export_requests(), deps.jobs().files, principal, after, limit, now)
+    # Reading the listing hands out links to the nightly files: an export action, audited before they leave.
+    audit_action(
+        router,
+        principal,
+        ExportAction.LISTING_READ,
+        dataset="nightly",
+        filter_=query.parameters(),
+        records=sum(int(entry["records"]) for entry in body["data"]),
+        now=now,
+        details={"entries": str(len(body["data"]))},
+    )
     if documented:
         body = {"data": [{name: entry[name] for name in REQUEST_FIELDS} for entry in body["data"]]}
     return Response(status_code=200, content_type="application/json", body=json.dumps(body))

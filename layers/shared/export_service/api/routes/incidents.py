@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from export_service.api.deps import cursor_key, get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face
 from export_service.api.job_responses import export_limits, file_or_job
+from export_service.errors import InvalidParameterError
 from export_service.logic.alerts import find_alerts, incident_alert_filter
 from export_service.logic.datasets import INCIDENT_LIST_EXPORT
 from export_service.logic.export_engine import export_inline
@@ -100,6 +101,8 @@ def get_incidents(query: Annotated[IncidentListQuery, Query()]) -> Response[str]
     principal = caller(list_router)
     deps = get_dependencies()
     now = utc_now()
+    if query.manifest and (face(list_router) == Face.INCIDENT_BACKEND or query.format != "csv"):
+        raise InvalidParameterError("manifest=true applies to the file export (format=csv)", parameter="manifest")
     if face(list_router) == Face.INCIDENT_BACKEND:
         refuse_paging(query)
         request = build_incident_filter(principal.tenant_id, query, now)
@@ -110,7 +113,16 @@ def get_incidents(query: Annotated[IncidentListQuery, Query()]) -> Response[str]
         limits = export_limits(deps.settings)
         spec = INCIDENT_LIST_EXPORT
         result = export_inline(spec, request, query.filters(), ExportFormat.CSV, deps, limits, now)
-        return file_or_job(result, router=list_router, spec=spec, principal=principal, fmt=ExportFormat.CSV, now=now)
+        return file_or_job(
+            result,
+            router=list_router,
+            spec=spec,
+            principal=principal,
+            fmt=ExportFormat.CSV,
+            now=now,
+            request=request,
+            query=query,
+        )
     items, next_cursor = list_incidents(request, deps.incident_store, cursor_key(), query.limit, query.cursor)
     logger.info("incidents listed", tenant=principal.tenant_id, count=len(items), more=next_cursor is not None)
     headers = {"X-Next-Cursor": next_cursor} if next_cursor else None

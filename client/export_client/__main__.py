@@ -1,3 +1,0 @@
-from export_client.cli import main
-
-main()

@@ -1,0 +1,3 @@
+from export_client.verifier.commands import main
+
+main()
