@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.lambda_runtime import RecordedCall
-from devtools.provision import LOCAL_BUCKET_PREFIX
+from devtools.provision import LOCAL_BUCKET_PREFIX, local_key_id
 from devtools.template import LOCAL_ACCOUNT, LOCAL_REGION, TEMPLATE_PATH, expanded_template, load_template, resources
 from tests.iam.policy import (
     OFFLINE_CONTEXT,
@@ -81,6 +81,8 @@ def policy_refs(template: dict[str, Any]) -> dict[str, str]:
         refs[f"{name}.Arn"] = f"arn:aws:s3:::{refs[name]}"
     for name in resources(template, "AWS::SecretsManager::Secret"):
         refs[name] = f"arn:aws:secretsmanager:{arn}:secret:{name}"
+    for name in resources(template, "AWS::KMS::Key"):  # created under these ids (devtools.provision.create_keys)
+        refs[name], refs[f"{name}.Arn"] = local_key_id(name), f"arn:aws:kms:{arn}:key/{local_key_id(name)}"
     return refs
 
 
