@@ -35,7 +35,7 @@ fmt: setup
 	@.venv/bin/ruff check --fix .
 
 typecheck: setup
-	@.venv/bin/mypy layers/shared/export_service devtools
+	@.venv/bin/mypy layers/shared/export_service devtools client/export_client
 
 pr: lint typecheck test  ## the gate before a merge
 

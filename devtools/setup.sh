@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-want="$(cat requirements-dev.txt layers/shared/requirements.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements-dev.txt layers/shared/requirements.txt layers/sql/requirements.txt client/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages (requirements-dev.txt)" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip

@@ -1,5 +1,6 @@
 """Nightly exports end to end: several simulated nights against the local stack, with writes between and during
-them, every file downloaded through its presigned link, and the stitch command checked against the source data.
+them, every file downloaded through its presigned link, and the client's sync and stitch checked against the
+source data.
 
 The nights are fired with the documented command (``python -m devtools.nightly fire --time ...``), which sends the
 schedule's EventBridge event (events/nightly_schedule.json) to the dispatcher, as EventBridge Scheduler does.
@@ -11,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -336,14 +338,17 @@ def test_every_change_is_in_at_least_one_night(nights, http, stack):
 
 
 def test_stitching_with_dedupe_reproduces_the_source_data(nights, stack, tmp_path: Path):
+    """The client keeps the nights in a folder (`exports nightly sync`) and stitches them, one file per source."""
     truth: Source = nights["truth"]
+    synced, stitched_dir = tmp_path / "nightly", tmp_path / "stitched"
+    env = {**os.environ, "EXPORTS_ENDPOINT": stack.url, "EXPORTS_KEY": TOKEN, "EXPORTS_CONFIG": str(tmp_path / "c")}
+    for arguments in (["sync", str(synced)], ["stitch", str(synced), "-o", str(stitched_dir)]):
+        command = [sys.executable, "-m", "export_client", "nightly", *arguments, "--quiet"]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
     sizes: dict[str, int] = {}
     for source in SOURCE_NAMES:
-        out = tmp_path / f"{source.split('+')[1]}.csv"
-        command = [sys.executable, "-m", "devtools.stitch", "-o", str(out), "--api", stack.url, "--key", TOKEN]
-        command += ["--source", source, "--newer-than", "2000-01-01T00:00:00Z"]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0, done.stderr
+        (out,) = stitched_dir.glob(f"{source.split('+')[1]}-*.csv")
         with out.open(encoding="utf-8", newline="") as handle:
             stitched = list(csv.DictReader(handle))
         columns = AUDIT_COLUMNS if source == AUDIT_SOURCE else DATASETS[SOURCE_OF[source]].columns

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,16 @@ import boto3
 import pytest
 import requests
 
+from devtools.catalog_generator import CatalogWorld, catalog_world
+from devtools.catalog_loader import load_world
 from devtools.generate import audit_records
 from devtools.generate_incidents import incident_bundles
 from devtools.provision import local_refs
 from devtools.template import api
 from export_service.dal.api_key_store import ApiKeyStore
+from export_service.dal.asset_files import AssetFiles
 from export_service.dal.audit_store import AuditStore
+from export_service.dal.catalog_store import CatalogStore
 from export_service.dal.export_request_store import ExportRequestStore
 from export_service.dal.incident_store import IncidentStore
 from export_service.logic.api_keys import mint_api_key
@@ -39,7 +44,8 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "perm-matrix"
-COLUMNS = ("no key", "none", "INCIDENTS_READ", "AUDIT_READ", "EXPORTS_READ", "EXPORTS_WRITE", "all")
+COLUMNS = ("no key", "none", "INCIDENTS_READ", "AUDIT_READ", "EXPORTS_READ", "EXPORTS_WRITE")
+COLUMNS += ("SOURCES_READ", "VALIDATORS_READ", "CATALOG_ASSETS_READ", "INCIDENTS_WRITE", "SQL_EXECUTION_WRITE", "all")
 SINGLE = {name: (Permission(name),) for name in COLUMNS if name in Permission.__members__}
 KEYS: dict[str, tuple[Permission, ...]] = {"none": (), **SINGLE, "all": tuple(Permission)}
 ERROR_FIELDS = {"status", "error", "message", "parameter"}
@@ -110,6 +116,13 @@ def world(stack: Stack, http: requests.Session) -> World:
     write_audit_records(AuditStore(dynamodb, refs["AuditTable"]), TENANT, audit_records(TENANT, 40, START, END, 7))
     bundles = list(incident_bundles(TENANT, 8, START, END, 7))
     write_incident_bundles(IncidentStore(dynamodb, refs["IncidentsTable"]), TENANT, bundles)
+    s3 = boto3.client(
+        "s3", endpoint_url=stack.moto_endpoint, region_name="us-east-1", aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )  # fmt: skip
+    load_world(
+        _catalog(), CatalogStore(dynamodb, refs["CatalogTable"]), AssetFiles(s3, refs["CatalogBucket"]), START, END, 7
+    )
     # last night published (within the 30 days a listing shows), then nightly off again: the nightly tests fire
     # nights for every enabled tenant
     night = datetime.now(UTC).replace(hour=2, minute=30, second=0, microsecond=0) - timedelta(days=1)
@@ -164,6 +177,31 @@ def _number(world: World) -> str:
     return incident.number.removeprefix("INC-")
 
 
+@lru_cache(maxsize=1)
+def _catalog() -> CatalogWorld:
+    return catalog_world(TENANT, START, END, 7)
+
+
+def _debug_incident(_world: World) -> str:
+    """An incident whose debug query always answers a row (a freshness check's aggregate)."""
+    catalog = _catalog()
+    kinds = {validator.id: validator.type.value for validator in catalog.validators}
+    return next(incidents[0].id for group, incidents in catalog.groups if kinds[group.validator_id] == "FRESHNESS")
+
+
+def _sample(_world: World) -> str:
+    asset = _catalog().assets[0]
+    return f"assetId={asset.id}&credentialId={asset.credential_id}&query=SELECT%20*%20FROM%20asset%20LIMIT%205"
+
+
+def _catalog_request(prefix: str, resource: str, world: World) -> tuple[str, str, None]:
+    """The catalog's routes, at their CSV export paths and the product's /v1/export/<resource>."""
+    query = {"incident-debug-records": f"?incidentId={_debug_incident(world)}", "sample-data": f"?{_sample(world)}"}
+    return "GET", f"{prefix}/{resource}{query.get(resource, '')}", None
+
+
+CATALOG_RESOURCES = ("sources", "validators", "incident-groups", "activities", "incident-debug-records", "sample-data")
+CATALOG_ROUTES = [(prefix, resource) for prefix in ("/api/export/v1", "/v1/export") for resource in CATALOG_RESOURCES]
 RANGE = "from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z"
 PERIOD = "from_time=2026-03-01T00:00:00Z&to_time=2026-04-01T00:00:00Z"
 REQUESTS: dict[str, Request] = {
@@ -206,13 +244,14 @@ REQUESTS: dict[str, Request] = {
         f"{BACKEND}/configuration/alerts/by_filters",
         w.alert_filter,
     ),
+    **{f"GET {prefix}/{resource}": partial(_catalog_request, prefix, resource) for prefix, resource in CATALOG_ROUTES},
 }
 
 
 def _has_data(label: str, response: requests.Response, world: World) -> bool:
     """Whether an answer carries the tenant's data (rows, jobs, links)."""
     if label in ("GET /v1/audit/export", "GET /v1/export/{dataset}", "GET /api/v1/audit/export") or label.startswith(
-        "GET /v5/"
+        ("GET /v5/", "GET /api/export/v1/", "GET /v1/export/")
     ):
         return response.text.count("\n") > 1  # CSV: a header and rows
     if response.status_code == 302:

@@ -134,9 +134,7 @@ def parse_filter(raw: str | None, fields: ListFields) -> ParsedFilter:
                 f"filter field '{name}' is unknown; accepted: {', '.join(accepted)}", parameter="filter"
             )
     if start is not None and end is not None and start > end:
-        raise InvalidParameterError(
-            f"filter.{given_range}.start is after filter.{given_range}.end", parameter="filter"
-        )
+        raise InvalidParameterError(f"filter.{given_range}.start is after filter.{given_range}.end", parameter="filter")
     return ParsedFilter(values, start, end)
 
 

@@ -1,4 +1,5 @@
-"""devtools.stitch over real CSV files: overlapping nights become one deduplicated, ordered file."""
+"""The client's stitch over real CSV files: overlapping nights become one deduplicated, ordered file; and the
+``exports nightly stitch`` command over a synced folder."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from export_client.cli import cli
+from export_client.nightly import State
+from export_client.stitch import Stitched, StitchError, stitch
 
-from devtools.stitch import Stitched, StitchError, main, stitch
 from export_service.logic.formats import CsvWriter
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
@@ -221,24 +225,84 @@ def test_many_rows_go_through_in_batches(tmp_path):
 # ---- the command ----------------------------------------------------------------------------------
 
 
-def test_the_command_stitches_files_into_the_output(tmp_path, capsys):
-    night1 = _write(
-        tmp_path / "n1.csv", HEADER, [["inc-1", "acc", "2026-05-01T09:00:00.000Z", "2026-05-01T09:00:00.000Z", "v1"]]
-    )
-    night2 = _write(
-        tmp_path / "n2.csv",
-        HEADER,
-        [["inc-1", "acc", "2026-05-01T09:00:00.000Z", "2026-05-02T09:00:00.000Z", "v2"]],
-        bom=True,  # a file saved by a spreadsheet: the BOM is not part of the header
-    )
-    output = tmp_path / "stitched.csv"
-    assert main(["-o", str(output), str(night1), str(night2)]) == 0
-    assert _read(output) == [HEADER, ["inc-1", "acc", "2026-05-01T09:00:00.000Z", "2026-05-02T09:00:00.000Z", "v2"]]
-    assert "2 files, 2 rows read, 1 rows written" in capsys.readouterr().out
+def _synced(folder: Path, files: dict[str, tuple[str, str, Sequence[str], Sequence[Sequence[str]]]]) -> Path:
+    """A folder as `exports nightly sync` leaves it: files plus the state naming their source, night and time."""
+    folder.mkdir()
+    state = State(folder)
+    for n, (name, source, header, rows) in enumerate(files.values()):
+        path = _write(folder / name, header, rows, bom=n == 1)  # the second saved by a spreadsheet, with a BOM
+        night = name[-14:-4]
+        state.files[f"id-{n}"] = {
+            "file": path.name,
+            "source": source,
+            "night": night,
+            "created_at": f"{night}T02:31:00.000Z",
+            "window_starts_at": f"{night}T00:00:00.000Z",
+            "window_ends_at": f"{night}T02:30:00.000Z",
+            "records": len(rows),
+            "sha256": "",
+            "bytes": 0,
+        }
+    state.save()
+    return folder
 
 
-def test_the_command_fails_with_2_on_files_of_different_sources(tmp_path, capsys):
-    incidents = _write(tmp_path / "inc.csv", HEADER, [])
-    audit = _write(tmp_path / "audit.csv", list(AUDIT_COLUMNS), [])
-    assert main(["-o", str(tmp_path / "out.csv"), str(incidents), str(audit)]) == 2
-    assert "stitch: files of different sources" in capsys.readouterr().err
+INCIDENTS = "text/csv+incident-20220525"
+
+
+def test_the_command_stitches_a_synced_folder_into_one_file_per_source(tmp_path):
+    v1 = ["inc-1", "acc", "2026-05-01T09:00:00.000Z", "2026-05-01T09:00:00.000Z", "v1"]
+    v2 = ["inc-1", "acc", "2026-05-01T09:00:00.000Z", "2026-05-02T09:00:00.000Z", "v2"]
+    audit_row = ["ev-1", "2026-05-01T10:00:00.000Z", *["x"] * (len(AUDIT_COLUMNS) - 2)]
+    folder = _synced(
+        tmp_path / "nightly",
+        {
+            "n1": ("incident-20220525-2026-05-02.csv", INCIDENTS, HEADER, [v1]),
+            "n2": ("incident-20220525-2026-05-03.csv", INCIDENTS, HEADER, [v2]),
+            "n3": ("audit_event-20261122-2026-05-02.csv", "text/csv+audit_event-20261122", AUDIT_COLUMNS, [audit_row]),
+        },
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["nightly", "stitch", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _read(out / "incident-20220525-2026-05-02_2026-05-03.csv") == [HEADER, v2]
+    assert _read(out / "audit_event-20261122-2026-05-02_2026-05-02.csv") == [list(AUDIT_COLUMNS), audit_row]
+    assert "1 rows from 2 in 2 files" in result.output
+    # a range and a source: only those nights of that source
+    only = CliRunner().invoke(
+        cli,
+        [
+            "nightly",
+            "stitch",
+            str(folder),
+            "-o",
+            str(tmp_path / "one"),
+            "--source",
+            "incident-20220525",
+            "--to",
+            "2026-05-02",
+            "--json",
+        ],
+    )
+    assert only.exit_code == 0, only.output
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["incident-20220525-2026-05-02_2026-05-02.csv"]
+    assert _read(tmp_path / "one" / "incident-20220525-2026-05-02_2026-05-02.csv") == [HEADER, v1]
+
+
+def test_the_command_fails_with_5_when_files_of_one_source_disagree_or_nothing_is_in_range(tmp_path):
+    folder = _synced(
+        tmp_path / "nightly",
+        {
+            "n1": ("incident-20220525-2026-05-02.csv", INCIDENTS, HEADER, []),
+            "n2": ("incident-20220525-2026-05-03.csv", INCIDENTS, AUDIT_COLUMNS, []),
+        },
+    )
+    result = CliRunner().invoke(cli, ["nightly", "stitch", str(folder), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 5
+    assert "files of different sources" in result.output
+    assert not any((tmp_path / "out").iterdir())  # no half-written file under any name
+    empty = CliRunner().invoke(
+        cli, ["nightly", "stitch", str(folder), "-o", str(tmp_path / "x"), "--from", "2027-01-01"]
+    )
+    assert empty.exit_code == 5
+    assert "no nightly file in that range" in empty.output

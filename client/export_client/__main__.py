@@ -1,0 +1,3 @@
+from export_client.cli import main
+
+main()
