@@ -53,6 +53,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port, ddb_port, moto_port = free_port(), free_port(), free_port()
     log_path = tmp_path_factory.mktemp("stack") / "local_stack.log"
     env = {**os.environ, "SYNC_EXPORT_LIMIT": str(SYNC_LIMIT), "PYTHONUNBUFFERED": "1"}
+    # Tests start jobs without waiting for each: room for all of them (the limit is tested in test_job_lifecycle).
+    env["MAX_CONCURRENT_JOBS"] = "50"
     env["SQL_TIME_LIMIT_SECONDS"] = "3"  # the hostile-SQL tests wait for the limit a few times
     for name in [name for name in env if name.startswith("AWS_ENDPOINT_URL")]:
         env.pop(name)

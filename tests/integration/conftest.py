@@ -47,6 +47,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for spec in specs().values():
             for name, value in spec.environment.items():
                 env.setenv(name, value)
+        # moto's default StartExecution never runs an execution, so its jobs never end and would hold their tenant's
+        # slots: no limit here; tests/integration/test_job_lifecycle.py sets one
+        env.setenv("MAX_CONCURRENT_JOBS", "0")
         env.setattr(boto3, "DEFAULT_SESSION", None)  # a session made earlier would keep its credentials and region
         reset_dependencies()
         with mock_aws():

@@ -28,6 +28,14 @@ class Settings(BaseModel):
     count_cap: int = Field(default=100_000, ge=1)
     # Partitions read ahead (on threads) while the current page is formatted; 1 reads sequentially.
     read_prefetch: int = Field(default=2, ge=1, le=16)
+    # Export jobs a tenant may run at once (MaxConcurrentJobsPerTenant); 0: no limit. Over it: 429 TOO_MANY_JOBS.
+    max_concurrent_jobs: int = Field(default=0, ge=0)
+    # Powertools Idempotency's table: POST /v1/exports with an Idempotency-Key, and a retried over-limit export
+    # answered with the job its first request started. Empty: neither is deduplicated.
+    idempotency_table_name: str = ""
+    # The usage identifier (an API Gateway API key's value in the stage's usage plan) of keys minted without one of
+    # their tenant's: their requests share one rate limit (see docs/deploy.md).
+    fallback_usage_key: str = ""
     # Incident list cursors are HMAC-signed. Deployed: the key is a generated Secrets Manager secret, read once per
     # cold start; locally: a documented development key straight from the environment (never in deployed config).
     cursor_secret_arn: str = ""
@@ -63,6 +71,9 @@ _ENV = {
     "max_response_bytes": "MAX_RESPONSE_BYTES",
     "count_cap": "EXPORT_COUNT_CAP",
     "read_prefetch": "READ_PREFETCH",
+    "max_concurrent_jobs": "MAX_CONCURRENT_JOBS",
+    "idempotency_table_name": "IDEMPOTENCY_TABLE_NAME",
+    "fallback_usage_key": "FALLBACK_USAGE_KEY",
     "cursor_secret_arn": "CURSOR_SECRET_ARN",
     "cursor_signing_key": "CURSOR_SIGNING_KEY",
     "catalog_table_name": "CATALOG_TABLE_NAME",

@@ -72,11 +72,14 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
     # Imported here: only the functions that start, run or read export jobs pay for them at cold start (the
     # authorizer, called on every request, does not).
     from export_service.dal.executions import StepFunctionsStarter  # noqa: PLC0415
+    from export_service.dal.job_slots import JobSlots  # noqa: PLC0415
     from export_service.dal.job_store import JobStore  # noqa: PLC0415
     from export_service.dal.s3_files import ExportFiles  # noqa: PLC0415
     from export_service.logic.job_steps import JobContext  # noqa: PLC0415
 
     deps, settings = get_dependencies(profile), get_settings()
+    jobs_client = aws_client("dynamodb", profile)
+    slots = JobSlots(jobs_client, settings.export_jobs_table_name, settings.max_concurrent_jobs)
     starter = (
         StepFunctionsStarter(aws_client("stepfunctions", profile), settings.state_machine_arn)
         if settings.state_machine_arn
@@ -84,13 +87,14 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
     )
     return JobContext(
         stores=deps,
-        jobs=JobStore(aws_client("dynamodb", profile), settings.export_jobs_table_name),
+        jobs=JobStore(jobs_client, settings.export_jobs_table_name),
         # SigV4 links carry their lifetime (X-Amz-Expires=300), which callers and tests can read.
         files=ExportFiles(aws_client("s3", profile, signature_version="s3v4"), settings.export_bucket_name),
         starter=starter,
         count_cap=settings.count_cap,
         signer=manifest_signer(profile),
         events=event_bus(profile),
+        slots=slots if settings.max_concurrent_jobs else None,
     )
 
 

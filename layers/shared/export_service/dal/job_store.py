@@ -32,18 +32,23 @@ class JobStore:
         return {name: _deserializer.deserialize(value) for name, value in item.items()} if item else None
 
     def update(self, tenant: str, job_id: str, fields: dict[str, Any]) -> None:
-        names, values, sets = {}, {}, []
-        for number, (name, value) in enumerate(fields.items()):
-            names[f"#n{number}"] = name
-            values[f":v{number}"] = _serializer.serialize(value)
-            sets.append(f"#n{number} = :v{number}")
-        self._client.update_item(
-            TableName=self._table,
-            Key=_key(tenant, job_id),
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        self._client.update_item(TableName=self._table, Key=_key(tenant, job_id), **_set(fields))
+
+    def update_if_state(self, tenant: str, job_id: str, state: str, fields: dict[str, Any]) -> bool:
+        """Update an existing job only while it is in ``state``; False when it is not (or does not exist)."""
+        update = _set(fields)
+        update["ExpressionAttributeNames"]["#state"] = "state"
+        update["ExpressionAttributeValues"][":expected"] = {"S": state}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(tenant, job_id),
+                ConditionExpression="attribute_exists(pk) AND #state = :expected",
+                **update,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def mark_partition_done(self, tenant: str, job_id: str, index: int) -> None:
         """Idempotent progress: a number set of finished partitions (a retried worker adds nothing)."""
@@ -64,3 +69,17 @@ class JobStore:
             Limit=limit,
         )
         return [{n: _deserializer.deserialize(v) for n, v in item.items()} for item in response.get("Items", [])]
+
+
+def _set(fields: dict[str, Any]) -> dict[str, Any]:
+    """``SET`` of ``fields`` with placeholder names and values (any attribute name, reserved words included)."""
+    names, values, sets = {}, {}, []
+    for number, (name, value) in enumerate(fields.items()):
+        names[f"#n{number}"] = name
+        values[f":v{number}"] = _serializer.serialize(value)
+        sets.append(f"#n{number} = :v{number}")
+    return {
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }

@@ -33,6 +33,7 @@ from export_service.logic.export_jobs import (
     stitch,
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
+from export_service.logic.job_lifecycle import Slots, give_back_slot, hold_slot
 from export_service.logic.manifest import Signer, file_entry, manifest_bytes, new_manifest, sign_manifest
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
@@ -56,6 +57,7 @@ class JobContext:
     count_cap: int = 100_000
     signer: Signer | None = None  # signs manifests (the Finish step, synchronous answers with manifest=true)
     events: EventPublisher | None = None  # completion events (Finish, RecordFailure)
+    slots: Slots | None = None  # the tenant's jobs running at once (None: no limit)
 
 
 _CALLER_ERRORS = {"InvalidParameterError", "InvalidRangeError", "UnknownParameterError", "NotFoundError"}
@@ -130,6 +132,7 @@ def start_job(
     }
     if ctx.starter is None:
         raise NotConfiguredError("asynchronous exports are not configured in this deployment (no state machine)")
+    hold_slot(ctx.slots, ctx.jobs, tenant, job_id, now)  # 429 TOO_MANY_JOBS when the tenant runs its most jobs
     # Recorded as processing before the execution starts, so no step can ever be overwritten by this call.
     ctx.jobs.create(tenant, job_id, item, ttl=int(expires.timestamp()))
     if audit is not None:
@@ -143,6 +146,7 @@ def start_job(
         ctx.starter.start(job_id, {"job_id": job_id, "tenant": tenant})
     except Exception:
         ctx.jobs.update(tenant, job_id, {"state": "failed", "error": "the export could not be started; try again"})
+        give_back_slot(ctx.slots, tenant, job_id)
         raise
     return item
 
@@ -203,8 +207,12 @@ def run_finish(
     metadata["jobId"] = job_id
     key = f"{job_prefix(tenant, job_id)}/{job['filename']}"
     upload = ctx.files.upload(key, CONTENT_TYPES[spec.fmt])
-    stitch(spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata)
-    sha256 = upload.close()
+    try:
+        stitch(spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata)
+        sha256 = upload.close()
+    except BaseException:
+        upload.abort()  # no multipart upload is left behind (its parts would be stored, and billed, for a day)
+        raise
     start, end, _bounded = spec.spec.bounds(spec.request)
     entry = file_entry(
         job["filename"],
@@ -237,6 +245,7 @@ def run_finish(
         job_id,
         {"state": "succeeded", "result": result, "updated_at": format_instant(now), "finished_at": format_instant(now)},
     )
+    give_back_slot(ctx.slots, tenant, job_id)
     if ctx.events is not None:  # after the job is recorded: a consumer that reads it on the event finds it done
         ctx.events.put(JOB_SUCCEEDED, job_succeeded(job, result, format_instant(now)))
     return {"job_id": job_id, "rows": total, "bytes": upload.bytes, "sha256": sha256}
@@ -256,6 +265,7 @@ def run_fail(ctx: JobContext, tenant: str, job_id: str, error: Mapping[str, Any]
     else:
         message = f"the export failed ({error_type}); start it again, or contact support with job id {job_id}"
     ctx.jobs.update(tenant, job_id, {"state": "failed", "error": message, "updated_at": format_instant(now)})
+    give_back_slot(ctx.slots, tenant, job_id)
     if ctx.events is not None:
         job = ctx.jobs.get(tenant, job_id)
         if job is not None:
