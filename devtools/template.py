@@ -1,9 +1,15 @@
-"""Reads template.yaml so tests and the local stack build tables, routes and environments from it (no drift)."""
+"""Reads template.yaml so tests and the local stack build tables, routes and environments from it (no drift).
+
+Functions, routes, the authorizer, gateway responses and tables are read from the template as SAM itself expands it
+(aws-sam-translator, offline): Globals merged, events turned into the REST API's OpenAPI body, as CloudFormation
+receives them. ``load_template`` (the YAML as written) remains for parameters and the state machine's definition.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +53,7 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 def table_create_args(logical_id: str, table_name: str | None = None) -> dict[str, Any]:
     """``create_table`` arguments for a table of the template, keyed as CloudFormation declares it."""
-    props = load_template()["Resources"][logical_id]["Properties"]
+    props = _cfn()["Resources"][logical_id]["Properties"]
     args: dict[str, Any] = {
         "TableName": table_name or logical_id,
         "AttributeDefinitions": props["AttributeDefinitions"],
@@ -60,7 +66,7 @@ def table_create_args(logical_id: str, table_name: str | None = None) -> dict[st
 
 
 def table_ttl_attribute(logical_id: str) -> str | None:
-    spec = load_template()["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
+    spec = _cfn()["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
     return spec["AttributeName"] if spec and spec.get("Enabled") else None
 
 
@@ -109,52 +115,79 @@ def parameter_defaults() -> dict[str, str]:
 
 
 def functions(refs: dict[str, str]) -> dict[str, FunctionSpec]:
-    template = load_template()
-    globals_fn = template.get("Globals", {}).get("Function", {})
-    global_env = globals_fn.get("Environment", {}).get("Variables", {})
+    """Each Lambda function as SAM expands it (Globals merged), its environment resolved against ``refs``."""
     specs = {}
-    for name, res in resources(template, "AWS::Serverless::Function").items():
+    for name, res in resources(_cfn(), "AWS::Lambda::Function").items():
         props = res["Properties"]
-        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        env = props.get("Environment", {}).get("Variables", {})
         specs[name] = FunctionSpec(
             logical_id=name,
-            code_dir=ROOT / props["CodeUri"],
-            handler=props.get("Handler", globals_fn.get("Handler", "app.handler")),
+            code_dir=ROOT / props["Code"]["S3Key"],  # the local folder, kept in the placeholder key
+            handler=props["Handler"],
             environment={key: str(resolve(value, refs)) for key, value in env.items()},
-            timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+            timeout=int(props.get("Timeout", 3)),
         )
     return specs
 
 
+_INVOKED = re.compile(r"\$\{(\w+)\.Arn\}")
+
+
+def _invoked_function(uri: Any) -> str:
+    """The function an integration or authorizer URI invokes (``...functions/${Name.Arn}/invocations``)."""
+    sub = uri["Fn::Sub"]
+    if isinstance(sub, list):  # ["...${__FunctionArn__}...", {"__FunctionArn__": {"Fn::GetAtt": [Name, "Arn"]}}]
+        return str(next(iter(sub[1].values()))["Fn::GetAtt"][0])
+    match = _INVOKED.search(sub)
+    if match is None:
+        raise ValueError(f"no function in integration uri {sub!r}")
+    return match.group(1)
+
+
+def _gateway_response(expanded: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI gateway response in the template's own keys (StatusCode, ResponseTemplates, ResponseParameters)."""
+    headers = {
+        name.removeprefix("gatewayresponse.header."): value
+        for name, value in (expanded.get("responseParameters") or {}).items()
+        if name.startswith("gatewayresponse.header.")
+    }
+    return {
+        "StatusCode": expanded.get("statusCode"),
+        "ResponseTemplates": expanded.get("responseTemplates") or {},
+        "ResponseParameters": {"Headers": headers},
+    }
+
+
 def api(api_logical_id: str = "ExportApi") -> ApiSpec:
-    template = load_template()
-    props = template["Resources"][api_logical_id]["Properties"]
-    auth = props.get("Auth", {})
-    default = auth.get("DefaultAuthorizer")
-    authorizer_function = None
-    if default:
-        arn = auth["Authorizers"][default]["FunctionArn"]
-        authorizer_function = arn["Fn::GetAtt"][0]
+    """Routes, authorizer and gateway responses from the REST API's body as SAM generates it."""
+    body = _cfn()["Resources"][api_logical_id]["Properties"]["Body"]
+    authorizers = {
+        name: _invoked_function(spec["x-amazon-apigateway-authorizer"]["authorizerUri"])
+        for name, spec in body.get("securityDefinitions", {}).items()
+        if "x-amazon-apigateway-authorizer" in spec
+    }
     routes = []
-    for name, res in resources(template, "AWS::Serverless::Function").items():
-        for event in res["Properties"].get("Events", {}).values():
-            if event["Type"] != "Api":
+    for path, methods in body["paths"].items():
+        for method, operation in methods.items():
+            integration = operation.get("x-amazon-apigateway-integration")
+            if integration is None:
                 continue
-            ev = event["Properties"]
-            if resolve(ev.get("RestApiId"), {}) not in (api_logical_id, None):
-                continue
-            route_auth = ev.get("Auth", {}).get("Authorizer", default)
-            routes.append(
-                Route(
-                    method=ev["Method"].upper(),
-                    path=ev["Path"],
-                    function=name,
-                    authorizer=None if route_auth == "NONE" else route_auth,
-                )
-            )
+            security = [name for requirement in operation.get("security", ()) for name in requirement]
+            authorizer = next((name for name in security if name in authorizers), None)
+            function = _invoked_function(integration["uri"])
+            routes.append(Route(method=method.upper(), path=path, function=function, authorizer=authorizer))
+    responses = body.get("x-amazon-apigateway-gateway-responses", {})
     return ApiSpec(
-        routes=routes, authorizer_function=authorizer_function, gateway_responses=props.get("GatewayResponses", {})
+        routes=routes,
+        authorizer_function=next(iter(authorizers.values()), None),
+        gateway_responses={kind: _gateway_response(spec) for kind, spec in responses.items()},
     )
+
+
+@lru_cache(maxsize=1)
+def _cfn() -> dict[str, Any]:
+    """The expanded template, parsed once (read only: ``expanded_template`` gives a copy to change)."""
+    return expanded_template()
 
 
 LOCAL_REGION = "us-east-1"
