@@ -29,8 +29,6 @@ FILTER_FIELDS = (*LIST_FILTERS, "incident_id", "range")
 INCIDENT_ONLY_FILTERS = frozenset(LIST_FILTERS)
 # Only created_at can be ordered without loading the result: rows are stored and read in created_at order.
 SORTABLE_FIELDS = ("created_at",)
-START_NAMES = ("from", "from_time", "range_start", "filter.range.start")
-END_NAMES = ("to", "to_time", "range_end", "filter.range.end")
 MAX_FILTER_VALUES = 100  # DynamoDB's limit of operands in an IN
 MAX_TAGS = 20  # each tag is a contains() of its own: 20 keeps the filter expression well under 4 KB
 MAX_VALUE_CHARS = 128
