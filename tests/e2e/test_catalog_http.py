@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -153,3 +154,28 @@ def test_json_jsonl_gzip_and_the_product_path(stack: Stack, http: requests.Sessi
     )
     assert raw.headers["Content-Encoding"] == "gzip"
     assert read_csv(gzip.decompress(raw.raw.read()).decode("utf-8"))[1] == expected
+
+
+def test_an_activities_job_is_scoped_by_the_permissions_of_the_key_that_started_it(
+    stack: Stack, http: requests.Session
+):
+    writer = key(stack, "ak_cat_job_validators", "acme", Permission.VALIDATORS_READ, Permission.EXPORTS_WRITE)
+    started = http.post(f"{stack.url}/v1/exports", json={"dataset": "activities"}, headers=writer, timeout=60)
+    assert started.status_code == 202, started.text
+    job_url = f"{stack.url}{started.headers['Location']}"
+    deadline = time.monotonic() + 180
+    while (job := http.get(job_url, headers=writer, timeout=30).json())["status"]["state"] not in (
+        "succeeded",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert job["status"]["state"] == "succeeded", job
+    header, rows = read_csv(requests.get(job["status"]["downloadUrl"], timeout=60).content.decode("utf-8"))
+    expected = expected_activities(world("acme"), {"VALIDATOR"})
+    assert tuple(header) == ACTIVITY_COLUMNS and rows[: len(expected)] == expected
+    # the file holds validator activities: a key of the tenant without VALIDATORS_READ may not see the job
+    sources_reader = key(stack, "ak_cat_job_sources", "acme", Permission.SOURCES_READ, Permission.EXPORTS_READ)
+    refused = http.get(job_url, headers=sources_reader, timeout=30)
+    assert refused.status_code == 403 and "VALIDATORS_READ" in refused.json()["message"]
+    assert http.get(job_url, headers=ACME_PAIR, timeout=30).status_code == 200

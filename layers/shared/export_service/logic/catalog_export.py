@@ -152,7 +152,7 @@ def build_catalog_request(dataset: str, tenant_id: str, query: CatalogListQuery,
     return CatalogRequest(
         tenant_id=tenant_id,
         dataset=dataset,
-        fmt=query.format,
+        fmt=query.fmt,
         filters=parsed.values,
         start=parsed.start,
         end=parsed.end or now,

@@ -244,7 +244,7 @@ class CatalogAsset(_Model):
 class CatalogListQuery(QueryModel):
     """The catalog lists' parameters: URL-encoded JSON ``filter`` and ``sort``, and the file format."""
 
-    fmt: TabularFormat = Field("csv", alias="format", description="csv (default), json or jsonl")
+    format: TabularFormat = Field("csv", description="csv (default), json or jsonl")
     filter: str | None = Field(None, description="URL-encoded JSON object; the fields are listed per endpoint")
     sort: str | None = Field(
         None,
@@ -252,17 +252,17 @@ class CatalogListQuery(QueryModel):
     )
 
     @property
-    def format(self) -> ExportFormat:
-        return ExportFormat(self.fmt)
+    def fmt(self) -> ExportFormat:
+        return ExportFormat(self.format)
 
 
 class DebugRecordsQuery(QueryModel):
     incident_id: str = Field(alias="incidentId", min_length=1, max_length=200, description="An incident's id")
-    fmt: TabularFormat = Field("csv", alias="format", description="csv (default), json or jsonl")
+    format: TabularFormat = Field("csv", description="csv (default), json or jsonl")
 
     @property
-    def format(self) -> ExportFormat:
-        return ExportFormat(self.fmt)
+    def fmt(self) -> ExportFormat:
+        return ExportFormat(self.format)
 
 
 class SampleDataQuery(QueryModel):
@@ -275,8 +275,8 @@ class SampleDataQuery(QueryModel):
         max_length=10_000,
         description="One read-only SELECT over the asset, which is the table `asset` (and its own table name)",
     )
-    fmt: TabularFormat = Field("csv", alias="format", description="csv (default), json or jsonl")
+    format: TabularFormat = Field("csv", description="csv (default), json or jsonl")
 
     @property
-    def format(self) -> ExportFormat:
-        return ExportFormat(self.fmt)
+    def fmt(self) -> ExportFormat:
+        return ExportFormat(self.format)

@@ -69,7 +69,7 @@ def _export(router: EndpointRouter, dataset: str, query: CatalogListQuery) -> Re
     principal, now = caller(router), utc_now()
     spec = EXPORTS[dataset]
     request = build_request(spec, principal.tenant_id, principal.permissions, query, now)
-    return answer(router, spec, request, query, query.format, principal, now)
+    return answer(router, spec, request, query, query.fmt, principal, now)
 
 
 def _declare(router: EndpointRouter, dataset: str, permission: Requirement, intro: str, needs: str) -> Any:

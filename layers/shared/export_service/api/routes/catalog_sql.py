@@ -79,7 +79,7 @@ def _answer(router: EndpointRouter, run: SqlRun, resource: str, fmt: ExportForma
 def get_debug_records(query: Annotated[DebugRecordsQuery, Query()]) -> Response[str]:
     principal = caller(debug_router)
     run = debug_records_run(get_dependencies().catalog, principal.tenant_id, query.incident_id)
-    return _answer(debug_router, run, "incident-debug-records", query.format)
+    return _answer(debug_router, run, "incident-debug-records", query.fmt)
 
 
 @sample_router.endpoint(
@@ -103,4 +103,4 @@ def get_sample_data(query: Annotated[SampleDataQuery, Query()]) -> Response[str]
     principal = caller(sample_router)
     store = get_dependencies().catalog
     run = sample_data_run(store, principal.tenant_id, query.asset_id, query.credential_id, query.query)
-    return _answer(sample_router, run, "sample-data", query.format)
+    return _answer(sample_router, run, "sample-data", query.fmt)
