@@ -20,6 +20,7 @@ from export_service.api.export_integrity import (
     request_filter,
     sync_manifest_link,
 )
+from export_service.api.idempotency import hand_over_once
 from export_service.config import Settings
 from export_service.logic.export_audit import ExportAction
 from export_service.logic.export_engine import ExportBody, ExportLimits, ExportSpec, TooLarge
@@ -115,7 +116,13 @@ def file_or_job(
             details={"job_id": str(job["job_id"]), "format": fmt.value},
         )
 
-    job = start_job(deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched, audit=audit_start)
+    def start() -> dict[str, Any]:
+        return start_job(
+            deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched, audit=audit_start
+        )
+
+    asked = request_event(router)  # the same request retried within minutes gets this job, not a second one
+    job = hand_over_once(router, principal, asked.path, asked.multi_value_query_string_parameters, start)
     logger.info("sync export handed to a job", tenant=principal.tenant_id, dataset=spec.name, job_id=job["job_id"])
     event = request_event(router)
     return (accepted_as or accepted)(job, now, base_path(event.request_context.path, event.path))

@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face, request_event
 from export_service.api.export_integrity import audit_action
+from export_service.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from export_service.api.idempotency import idempotency_key, start_once
 from export_service.api.job_responses import accepted, audit_export_job_accepted, base_path
 from export_service.logic.datasets import AUDIT, DATASET_NAMES, RUNBOOK_AUDIT
 from export_service.logic.export_audit import ExportAction
@@ -63,9 +65,23 @@ class StartExport(BaseModel):
         415: {"description": "The body is not sent as JSON"},
         401: {"description": "Missing, invalid or revoked API key"},
         403: {"description": "The key lacks EXPORTS_WRITE, or the dataset's read permission"},
+        409: {"description": "A request with this Idempotency-Key is still being answered (Retry-After)"},
+        413: {"description": "The body is larger than 256 KiB"},
+        422: {"description": "This Idempotency-Key was used with another body in the last 24 hours"},
+        429: {"description": "The tenant already runs its most export jobs at once (Retry-After)"},
     },
 )
-def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
+def post_export(
+    body: Annotated[StartExport, Body()],
+    _key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description="Makes the start idempotent for 24 hours: the same key (of this API key) with the same body "
+            "answers the job the first request started; with another body, 422. 1 to 255 visible ASCII characters.",
+        ),
+    ] = None,
+) -> Response[str]:
     principal, event, now = caller(start_router), request_event(start_router), utc_now()
     fmt = ExportFormat(body.format)
 
@@ -82,7 +98,12 @@ def post_export(body: Annotated[StartExport, Body()]) -> Response[str]:
         )
 
     ctx = get_dependencies().jobs()
-    job = start_requested_job(ctx, principal, body.dataset, fmt, body.parameters(), now, audit=audit_start)
+    key = idempotency_key(event.headers)
+
+    def start() -> dict[str, Any]:
+        return start_requested_job(ctx, principal, body.dataset, fmt, body.parameters(), now, audit=audit_start)
+
+    job = start_once(start_router, principal, key, body.model_dump(mode="json"), start)
     return accepted(job, now, base_path(event.request_context.path, event.path))
 
 
