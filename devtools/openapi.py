@@ -20,6 +20,8 @@ def _routers() -> list[Any]:
     from export_service.api.routes import (  # noqa: PLC0415
         alerts,
         audit_export,
+        catalog,
+        catalog_sql,
         dataset_export,
         export_jobs,
         export_requests,
@@ -40,6 +42,12 @@ def _routers() -> list[Any]:
         incidents.detail_router,
         incidents.incident_alerts_router,
         alerts.by_filters_router,
+        catalog.sources_router,
+        catalog.validators_router,
+        catalog.groups_router,
+        catalog.activities_router,
+        catalog_sql.debug_router,
+        catalog_sql.sample_router,
     ]
 
 
