@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from devtools.lambda_runtime import authorizer_request_event, invoke, rest_proxy_event
 from devtools.template import ApiSpec, FunctionSpec, Route
+from devtools.usage_plans import UsagePlanMeter
 
 log = logging.getLogger("gateway")
 
@@ -63,10 +64,17 @@ def _route_pattern(path: str) -> re.Pattern[str]:
 
 
 class LocalApiGateway:
-    def __init__(self, api: ApiSpec, functions: Mapping[str, FunctionSpec], stage: str = "local") -> None:
+    def __init__(
+        self,
+        api: ApiSpec,
+        functions: Mapping[str, FunctionSpec],
+        stage: str = "local",
+        usage: UsagePlanMeter | None = None,
+    ) -> None:
         self._api = api
         self._functions = functions
         self._stage = stage
+        self._usage = usage  # methods require an API key from the authorizer, metered by its usage plan
         # Static segments win over path parameters, as in API Gateway.
         self._routes = sorted(
             ((route, _route_pattern(route.path)) for route in api.routes),
@@ -153,6 +161,10 @@ class LocalApiGateway:
         # REST APIs pass the authorizer context to the integration with string values, plus principalId.
         context = {key: str(value) for key, value in (decision.get("context") or {}).items()}
         event["requestContext"]["authorizer"] = {**context, "principalId": decision.get("principalId", "")}
+        if self._usage is not None:  # the usage plan of the API key the authorizer names, before any function
+            refused = self._usage.admit(decision.get("usageIdentifierKey"))
+            if refused is not None:
+                return self.gateway_response(refused)
         return None
 
     def _to_http(self, result: Any, route: Route) -> HttpResponse:

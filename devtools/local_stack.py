@@ -27,6 +27,8 @@ from devtools.gateway import LocalApiGateway, serve
 from devtools.provision import create_buckets, create_keys, create_tables, local_refs
 from devtools.sfn_local import create_state_machines, enable_state_machine_execution, run_lambda_tasks_in_process
 from devtools.template import api, functions
+from devtools.usage_plans import UsagePlanMeter, api_key_required, create_usage_plans
+from export_service.dal.usage_keys import UsagePlanKeys
 
 HOST = "127.0.0.1"
 
@@ -96,7 +98,14 @@ def configure_environment(moto_url: str, dynamodb_endpoint: str, refs: dict[str,
 
 class LocalStack:
     def __init__(
-        self, *, port: int, dynamodb_port: int, moto_port: int, log_dir: Path, dynamodb_endpoint: str = ""
+        self,
+        *,
+        port: int,
+        dynamodb_port: int,
+        moto_port: int,
+        log_dir: Path,
+        dynamodb_endpoint: str = "",
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.port = port
         self.url = f"http://{HOST}:{port}"
@@ -107,7 +116,8 @@ class LocalStack:
         )
         self.moto_port = moto_port
         self.moto_url = f"http://{HOST}:{moto_port}"
-        self.refs = local_refs()
+        self.refs = {**local_refs(), **(parameters or {})}  # template parameters: defaults, or as overridden
+        self.usage_plan_id = ""
         self._moto: Any = None
         self._server: Any = None
 
@@ -129,7 +139,11 @@ class LocalStack:
         create_buckets(boto3.client("s3"), self.refs)
         create_keys(boto3.client("kms"), self.refs)  # the manifest signing key, under its local id
         create_state_machines(boto3.client("stepfunctions"), self.refs)
-        gateway = LocalApiGateway(api(), functions(self.refs))
+        meter = None
+        if api_key_required():  # API Gateway meters each request under the authorizer's usage identifier
+            self.usage_plan_id = create_usage_plans(boto3.client("apigateway"), self.refs)
+            meter = UsagePlanMeter(boto3.client("apigateway"))
+        gateway = LocalApiGateway(api(), functions(self.refs), usage=meter)
         self._server = serve(gateway, HOST, self.port)
         return self
 
@@ -147,6 +161,7 @@ class LocalStack:
         from export_service.models.api_keys import Permission  # noqa: PLC0415
 
         store = ApiKeyStore(boto3.client("dynamodb"), self.refs["ApiKeysTable"])
+        usage = UsagePlanKeys(boto3.client("apigateway"), self.usage_plan_id) if self.usage_plan_id else None
         for demo in DEMO_KEYS:
             key, _ = mint_api_key(
                 demo.tenant,
@@ -156,6 +171,8 @@ class LocalStack:
                 key_id=demo.key_id,
                 secret=demo.secret,
             )
+            if usage is not None:  # each demo tenant metered on its own, as devtools.keys --usage-plan does
+                key = key.model_copy(update={"usage_key": usage.tenant_key(demo.tenant)})
             store.put(key)
 
     def enable_demo_nightly(self, since: datetime) -> list[str]:
@@ -250,7 +267,8 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/export-requests?newer_than={first}T00%3A00%3A00'",
         "",
         f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",
-        f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint} create --tenant acme"
+        f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint}"
+        f" --apigateway-endpoint {stack.moto_url} --usage-plan {stack.usage_plan_id} create --tenant acme"
         " --permissions AUDIT_READ",
     ]
     return "\n".join(lines)
@@ -261,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="API port (3000)")
     parser.add_argument("--dynamodb-port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
     parser.add_argument("--dynamodb-endpoint", default="", help="use this running DynamoDB instead of starting one")
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameters other than their defaults, as sam deploy takes them (e.g. TenantRateLimit=1000)",
+    )
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the demo data (1 = 12,500 records)")
     parser.add_argument("--seed", type=int, default=None, help="demo data seed (default: the generator's)")
@@ -282,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         moto_port=args.moto_port,
         log_dir=log_dir,
         dynamodb_endpoint=args.dynamodb_endpoint,
+        parameters=dict(item.split("=", 1) for item in args.parameter_overrides),
     )
 
     def _interrupt(*_: object) -> None:

@@ -15,6 +15,7 @@ def local_refs() -> dict[str, str]:
     """What ``!Ref``/``!GetAtt`` resolve to locally: parameters' defaults, tables by logical id, buckets by prefix."""
     template = load_template()
     refs = parameter_defaults()
+    refs["AWS::StackName"] = "local"  # what ${AWS::StackName} names locally (the fallback usage key's value)
     for name in resources(template, "AWS::DynamoDB::Table"):
         refs[name] = name
         refs[f"{name}.Arn"] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"

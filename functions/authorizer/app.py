@@ -16,7 +16,10 @@ from export_service.observability import logger, tracer
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict:
     try:
-        decision = authorize(event.headers or {}, event.method_arn, get_dependencies().api_key_store)
+        deps = get_dependencies()
+        decision = authorize(
+            event.headers or {}, event.method_arn, deps.api_key_store, deps.settings.fallback_usage_key
+        )
     except UnauthorizedError as exc:
         logger.info("request not authorised", reason=exc.message, path=event.path)
         # API Gateway turns exactly this message into a 401 (the UNAUTHORIZED gateway response).

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import load_event, with_headers
-from tests.integration.support import ACME_INCIDENTS_ONLY, ACME_READER, ACME_REVOKED, GLOBEX_READER, authorize
+from tests.integration.support import (
+    ACME_INCIDENTS_ONLY,
+    ACME_READER,
+    ACME_REVOKED,
+    GLOBEX_READER,
+    authorize,
+    specs,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +32,8 @@ def _allow(principal: str, context: dict[str, str]) -> dict:
             "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [RESOURCE]}],
         },
         "context": context,
+        # keys minted without a tenant usage key are metered under the stack's fallback identifier
+        "usageIdentifierKey": specs()["AuthorizerFunction"].environment["FALLBACK_USAGE_KEY"],
     }
 
 

@@ -26,8 +26,19 @@ class ApiKeyStore:
             "name": {"S": key.name},
             "created_at": {"S": key.created_at},
             "revoked_at": {"S": key.revoked_at} if key.revoked_at else None,
+            "usage_key": {"S": key.usage_key} if key.usage_key else None,
         }
         self._client.put_item(TableName=self._table, Item={k: v for k, v in item.items() if v is not None})
+
+    def set_usage_key(self, key_id: str, usage_key: str) -> None:
+        """Meter an existing key under ``usage_key`` (an API Gateway API key's value in the usage plan)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"key_id": {"S": key_id}},
+            UpdateExpression="SET usage_key = :u",
+            ConditionExpression="attribute_exists(key_id)",
+            ExpressionAttributeValues={":u": {"S": usage_key}},
+        )
 
     def revoke(self, key_id: str, when: str) -> bool:
         try:
@@ -63,4 +74,5 @@ class ApiKeyStore:
             name=item.get("name", {}).get("S", ""),
             created_at=item["created_at"]["S"],
             revoked_at=item.get("revoked_at", {}).get("S"),
+            usage_key=item.get("usage_key", {}).get("S", ""),
         )

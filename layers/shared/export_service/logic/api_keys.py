@@ -82,6 +82,12 @@ def read_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def authenticate(headers: Mapping[str, str], keys: ApiKeyReader) -> Principal:
+    key = authenticate_key(headers, keys)
+    return Principal(tenant_id=key.tenant_id, key_id=key.key_id, permissions=key.permissions)
+
+
+def authenticate_key(headers: Mapping[str, str], keys: ApiKeyReader) -> ApiKey:
+    """The stored key the request's credentials name, if they are valid; else UnauthorizedError."""
     credentials = read_credentials(headers)
     if credentials is None:
         raise UnauthorizedError("missing or malformed API key")
@@ -91,7 +97,7 @@ def authenticate(headers: Mapping[str, str], keys: ApiKeyReader) -> Principal:
     expected = key.secret_hash if key else hash_secret(secrets.token_urlsafe(32))
     if not hmac.compare_digest(expected, hash_secret(secret)) or key is None or key.revoked:
         raise UnauthorizedError("invalid or revoked API key")
-    return Principal(tenant_id=key.tenant_id, key_id=key.key_id, permissions=key.permissions)
+    return key
 
 
 def require_permission(principal: Principal, permission: Permission) -> None:

@@ -34,6 +34,10 @@ class ApiKey(BaseModel):
     name: str = ""
     created_at: str
     revoked_at: str | None = None
+    # The value of the API Gateway API key, in the stage's usage plan, that API Gateway meters this key's requests
+    # under (the authorizer's usageIdentifierKey): one per tenant, so a tenant's keys share its rate limit. Empty for
+    # keys minted without a usage plan: they share the stack's fallback identifier (FALLBACK_USAGE_KEY).
+    usage_key: str = Field(default="", repr=False)
 
     @field_validator("tenant_id")
     @classmethod
