@@ -86,6 +86,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement; the best counts (3)")
     parser.add_argument("--days", type=int, default=30, help="days the records spread over, one partition a day (30)")
     parser.add_argument("--load-threads", type=int, default=2, help="threads writing the records (2)")
+    parser.add_argument(
+        "--read-concurrency",
+        type=int,
+        default=2,
+        help="partitions every side of the sync comparison reads at once (2: the export's READ_PREFETCH default)",
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile one csv export of the largest size")
     parser.add_argument(
         "--job-sizes",
@@ -100,6 +106,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--people-size", type=int, default=5000, help="records of the PDF/locale section (5000)")
     parser.add_argument("--only-people", action="store_true", help="run only the PDF and localized exports section")
+    parser.add_argument("--skip-people", action="store_true", help="leave out the PDF and localized exports section")
     parser.add_argument("--job-timeout", type=float, default=3600.0, help="seconds a job may take (3600)")
     args = parser.parse_args(argv)
     args.sizes = _csv_list(args.sizes, int)
@@ -117,8 +124,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--job-sizes takes positive record counts, e.g. 100000,1000000")
     if args.skip_sync and not args.job_sizes and not args.incident_sizes:
         parser.error("--skip-sync leaves nothing to run without --job-sizes or --incident-sizes")
-    if args.repeat < 1 or args.days < 1 or args.load_threads < 1 or args.job_timeout <= 0:
-        parser.error("--repeat, --days and --load-threads must be at least 1, --job-timeout positive")
+    if min(args.repeat, args.days, args.load_threads, args.read_concurrency) < 1 or args.job_timeout <= 0:
+        parser.error("--repeat, --days, --load-threads, --read-concurrency: at least 1; --job-timeout positive")
     return args
 
 
@@ -139,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dynamodb.start()
         if not args.skip_sync:
             run_sync(args, dynamodb, window, loaded)
-        if args.only_people or not args.skip_sync:
+        if args.only_people or not (args.skip_sync or args.skip_people):
             run_people_section(args, dynamodb, window, loaded)
         if args.job_sizes:
             results = run_jobs(args, dynamodb, window, loaded)

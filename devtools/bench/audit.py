@@ -14,7 +14,6 @@ import io
 import json
 import os
 import pstats
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,12 +22,12 @@ from typing import Any
 
 import boto3
 
-from devtools.bench.baselines import RawQuery, bare_partitions, bare_read
-from devtools.bench.coldstart import cold_import
+from devtools.bench.baselines import RawQuery, bare_partitions, bare_read, naive_export
 from devtools.bench.common import (
     MIB,
     USER_AGENT,
     handler_event,
+    load_average,
     local_aws_environment,
     log,
     render,
@@ -37,6 +36,7 @@ from devtools.bench.common import (
 )
 from devtools.bench.loading import load_tenant
 from devtools.bench.memory import PeakRss
+from devtools.bench.read_path import run_read_path
 from devtools.dynamodb_local import DynamoDBLocal
 from devtools.lambda_runtime import invoke, load_handler
 from devtools.provision import create_tables, local_refs
@@ -58,19 +58,26 @@ class SizeResult:
     bare_s: list[float] = field(default_factory=list)
     raw_s: list[float] = field(default_factory=list)
     export_s: dict[str, list[float]] = field(default_factory=dict)
+    naive_s: dict[str, list[float]] = field(default_factory=dict)
+    load: str = ""  # the load average after the size's timed runs
     rss_delta: dict[str, int] = field(default_factory=dict)
     traced_peak: dict[str, int] = field(default_factory=dict)
     body_bytes: dict[str, int] = field(default_factory=dict)
 
 
-def configure_environment(endpoint: str) -> FunctionSpec:
-    """The audit export function's environment from template.yaml, pointed at DynamoDB Local, caps lifted."""
+def configure_environment(endpoint: str, read_concurrency: int) -> FunctionSpec:
+    """The audit export function's environment from template.yaml, pointed at DynamoDB Local, caps lifted, reading
+    ``read_concurrency`` partitions at once (READ_PREFETCH)."""
     refs = local_refs()
     spec = functions(refs)[FUNCTION]
     os.environ.update(spec.environment)
     os.environ.update(
         local_aws_environment(endpoint)
-        | {"SYNC_EXPORT_LIMIT": str(LIFTED_RECORD_LIMIT), "MAX_RESPONSE_BYTES": str(LIFTED_RESPONSE_BYTES)}
+        | {
+            "SYNC_EXPORT_LIMIT": str(LIFTED_RECORD_LIMIT),
+            "MAX_RESPONSE_BYTES": str(LIFTED_RESPONSE_BYTES),
+            "READ_PREFETCH": str(read_concurrency),
+        }
     )
     create_tables(boto3.client("dynamodb"), refs)
     reset_dependencies()
@@ -91,31 +98,35 @@ def data_rows(fmt: str, body: str) -> int:
         return sum(1 for _ in csv.reader(io.StringIO(body, newline=""))) - 1
     if fmt == "json":
         document = json.loads(body)
-        if document["metadata"]["totalRecords"] != len(document["records"]):
+        if document.get("metadata", {}).get("totalRecords", len(document["records"])) != len(document["records"]):
             raise RuntimeError("JSON metadata.totalRecords disagrees with the records array")
         return len(document["records"])
     return sum(1 for line in body.split("\n") if line)
 
 
-def check_rows(fmt: str, body: str, expected: int) -> None:
+def check_rows(fmt: str, body: str, expected: int, what: str = "export") -> None:
     rows = data_rows(fmt, body)
     if rows != expected:
-        raise RuntimeError(f"{fmt} export has {rows:,} data rows, expected {expected:,}")
+        raise RuntimeError(f"{fmt} {what} has {rows:,} data rows, expected {expected:,}")
 
 
-def results_table(results: Sequence[SizeResult], formats: Sequence[str], rss_label: str) -> str:
+def results_table(results: Sequence[SizeResult], formats: Sequence[str], rss_label: str, threads: int) -> str:
     header = (
         "records",
         "format",
+        "reads at once",
         "export s",
         "export rec/s",
+        "raw read s",
+        "export/raw (<=1.43)",
+        "naive s",
+        "naive/export (>=2)",
         "bare read s",
-        "bare rec/s",
-        "ratio",
-        "raw rec/s",
+        "export/bare",
         rss_label,
-        "tracemalloc peak MiB",
+        "tracemalloc MiB",
         "body MiB",
+        "load avg",
     )
     rows: list[tuple[str, ...]] = []
     for result in results:
@@ -123,19 +134,24 @@ def results_table(results: Sequence[SizeResult], formats: Sequence[str], rss_lab
         raw = min(result.raw_s)
         for fmt in formats:
             export = min(result.export_s[fmt])
+            naive = min(result.naive_s[fmt])
             rows.append(
                 (
                     f"{result.size:,}",
                     fmt,
+                    f"{threads}",
                     f"{export:.2f}",
                     f"{result.size / export:,.0f}",
+                    f"{raw:.2f}",
+                    f"{export / raw:.2f}",
+                    f"{naive:.2f}",
+                    f"{naive / export:.2f}",
                     f"{bare:.2f}",
-                    f"{result.size / bare:,.0f}",
                     f"{export / bare:.2f}",
-                    f"{result.size / raw:,.0f}",
                     f"{result.rss_delta[fmt] / MIB:.1f}",
                     f"{result.traced_peak[fmt] / MIB:.1f}",
                     f"{result.body_bytes[fmt] / MIB:.1f}",
+                    result.load,
                 )
             )
     return render(header, rows)
@@ -159,31 +175,34 @@ def measure(
     spec: FunctionSpec,
     table_name: str,
     window: tuple[datetime, datetime],
-    sizes: Sequence[int],
-    formats: Sequence[str],
-    repeat: int,
+    args: argparse.Namespace,
     rss: PeakRss,
     raw: RawQuery,
 ) -> Iterator[SizeResult]:
+    """Every side of every size, interleaved run by run (bare, raw, then naive and export per format), each side
+    reading ``args.read_concurrency`` partitions at once."""
     client = boto3.client("dynamodb")
     planner = AuditStore(client, table_name)
-    for size in sizes:
+    threads = args.read_concurrency
+    for size in args.sizes:
         tenant = f"bench-{size}"
         result = SizeResult(size=size)
         parts = bare_partitions(planner, tenant, window)
-        events = {fmt: export_event(tenant, fmt, window) for fmt in formats}
-        for run in range(1, repeat + 1):
-            seconds, items = bare_read(client, table_name, parts)
-            if items != size:
-                raise RuntimeError(f"bare read of {tenant} found {items:,} items, expected {size:,}")
-            result.bare_s.append(seconds)
-            line = [f"bare {seconds:.2f}s"]
-            seconds, items = bare_read(raw, table_name, parts)
-            if items != size:
-                raise RuntimeError(f"raw read of {tenant} found {items:,} items, expected {size:,}")
-            result.raw_s.append(seconds)
-            line.append(f"raw {seconds:.2f}s")
-            for fmt in formats:
+        events = {fmt: export_event(tenant, fmt, window) for fmt in args.formats}
+        for run in range(1, args.repeat + 1):
+            line = []
+            for name, reader, times in (("bare", client, result.bare_s), ("raw", raw, result.raw_s)):
+                seconds, items = bare_read(reader, table_name, parts, threads)
+                if items != size:
+                    raise RuntimeError(f"{name} read of {tenant} found {items:,} items, expected {size:,}")
+                times.append(seconds)
+                line.append(f"{name} {seconds:.2f}s")
+            for fmt in args.formats:
+                seconds, naive_body = naive_export(table_name, parts, fmt, threads)
+                check_rows(fmt, naive_body, size, what="naive")
+                del naive_body
+                result.naive_s.setdefault(fmt, []).append(seconds)
+                line.append(f"naive {fmt} {seconds:.2f}s")
                 rss.reset()
                 seconds, response = run_export(spec, events[fmt])
                 result.rss_delta[fmt] = max(result.rss_delta.get(fmt, 0), rss.delta_bytes())
@@ -193,8 +212,9 @@ def measure(
                 check_rows(fmt, body, size)
                 del response, body
                 line.append(f"{fmt} {seconds:.2f}s")
-            log(f"  {size:,} records, run {run}/{repeat}: " + ", ".join(line))
-        for fmt in formats:
+            log(f"  {size:,} records, run {run}/{args.repeat}: " + ", ".join(line) + f"; load {load_average()}")
+        result.load = load_average()
+        for fmt in args.formats:
             result.traced_peak[fmt] = traced_peak(partial(run_export, spec, events[fmt]))
             log(f"  {size:,} records, {fmt}: tracemalloc peak {result.traced_peak[fmt] / MIB:.1f} MiB")
         yield result
@@ -204,7 +224,7 @@ def run_sync(
     args: argparse.Namespace, dynamodb: DynamoDBLocal, window: tuple[datetime, datetime], loaded: dict[str, int]
 ) -> None:
     """The synchronous export against the bare read floor."""
-    spec = configure_environment(dynamodb.endpoint)
+    spec = configure_environment(dynamodb.endpoint, args.read_concurrency)
     table_name = spec.environment["AUDIT_TABLE_NAME"]
     log(f"DynamoDB Local at {dynamodb.endpoint}; table {table_name} created from template.yaml")
     log(
@@ -214,15 +234,10 @@ def run_sync(
     )
     log(
         f"sizes {', '.join(f'{size:,}' for size in args.sizes)}; formats {', '.join(args.formats)}; "
-        f"best of {args.repeat}; window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d} ({args.days} day partitions)"
+        f"best of {args.repeat}; window {window[0]:%Y-%m-%d} to {window[1]:%Y-%m-%d} ({args.days} day partitions); "
+        f"every side reads {args.read_concurrency} partition(s) at once (the export: READ_PREFETCH)"
     )
-
-    log("\ncold start:")
-    for line in cold_import(spec):
-        log("  " + line)
-    imported = time.perf_counter()
     load_handler(spec)
-    log(f"  handler module import in this process (boto3 already imported): {time.perf_counter() - imported:.3f}s")
 
     log(f"\nloading records ({args.load_threads} threads, each with its own boto3 client):")
     load_times: dict[int, float] = {}
@@ -240,25 +255,31 @@ def run_sync(
     log(f"  the same invocation warm: {again * 1000:.0f} ms")
     warm_client = boto3.client("dynamodb")
     warm_parts = bare_partitions(AuditStore(warm_client, table_name), f"bench-{smallest}", window)
-    bare_read(warm_client, table_name, warm_parts)
+    threads = args.read_concurrency
+    bare_read(warm_client, table_name, warm_parts, threads)
     raw = RawQuery(dynamodb.endpoint)
-    bare_read(raw, table_name, warm_parts)
+    bare_read(raw, table_name, warm_parts, threads)
     for fmt in args.formats:
+        naive_export(table_name, warm_parts, fmt, threads)
         run_export(spec, export_event(f"bench-{smallest}", fmt, window))
-    log(f"  then one bare read, one raw read and one export per format of {smallest:,} records, unmeasured")
+    log(f"  then one bare read, raw read, naive and real export per format of {smallest:,} records, unmeasured")
 
     rss = PeakRss()
-    log("\nmeasuring:")
-    results = list(measure(spec, table_name, window, args.sizes, args.formats, args.repeat, rss, raw))
+    log(f"\nmeasuring (load average {load_average()}):")
+    results = list(measure(spec, table_name, window, args, rss, raw))
 
     rss_label = "RSS peak Δ MiB" if rss.resettable else "max RSS Δ MiB"
-    log(f"\nresults (best of {args.repeat}; ratio = export s / bare read s):\n")
-    log(results_table(results, args.formats, rss_label))
+    log(f"\nresults (best of {args.repeat} of each side, the sides interleaved run by run):\n")
+    log(results_table(results, args.formats, rss_label, threads))
     log(
-        "\nbare read: boto3 client.query over the same day partitions, same key condition and projection, "
-        "Items counted, not deserialised.\n"
-        "raw: the same Queries over plain HTTP (botocore's SigV4 signer, urllib3, json.loads): the read without "
-        "botocore's response parsing, for reference."
+        f"\nreads at once: every side reads {threads} day partition(s) concurrently (the export: READ_PREFETCH "
+        "read-ahead threads; the others: a thread pool over the partitions).\n"
+        "raw read: the same Queries over plain HTTP (botocore's SigV4 signer, urllib3, json.loads, Items counted): "
+        "the read limit without botocore's client.\n"
+        "naive: boto3's Table.query paging (the resource deserialises every item) and csv.DictWriter (csv) or "
+        "json.dump (json) into one body.\n"
+        "bare read: boto3 client.query over the same day partitions, same key condition and projection, "
+        "Items counted, not deserialised."
     )
     log(
         "export: functions/audit_export/app.py handler, REST proxy event, status and data rows checked. "
@@ -269,6 +290,8 @@ def run_sync(
             else "max RSS Δ: growth of ru_maxrss during the call (only what exceeds earlier peaks)."
         )
     )
+
+    run_read_path(args.sizes, dynamodb.endpoint, table_name, window, args.repeat)
 
     if args.profile:
         largest = max(args.sizes)

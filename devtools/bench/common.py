@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import threading
 import time
 import tracemalloc
@@ -25,6 +26,11 @@ T = TypeVar("T")
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages: figures from a shared machine are read beside them."""
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def local_aws_environment(dynamodb_endpoint: str, moto_url: str | None = None) -> dict[str, str]:

@@ -89,7 +89,10 @@ def run_people_section(
     args: argparse.Namespace, dynamodb: DynamoDBLocal, window: tuple[datetime, datetime], loaded: dict[str, int]
 ) -> None:
     """The PDF report and localized csv/json at --people-size records."""
-    spec = functions(local_refs())[FUNCTION] if loaded else configure_environment(dynamodb.endpoint)
+    if loaded:
+        spec = functions(local_refs())[FUNCTION]
+    else:
+        spec = configure_environment(dynamodb.endpoint, args.read_concurrency)
     tenant, size = f"people-{args.people_size}", args.people_size
     if tenant not in loaded:
         seconds = load_tenant(spec.environment["AUDIT_TABLE_NAME"], tenant, size, window, args.load_threads)

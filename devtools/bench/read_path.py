@@ -128,6 +128,13 @@ def measure(size: int, endpoint: str, table: str, repeat: int, days: int, thread
     log(f"  loading {size:,} records for {tenant} ...")
     seconds = load_tenant(table, tenant, size, window, threads)
     log(f"  loaded in {seconds:.1f}s; load average before reading: {_load()}")
+    return measure_tenant(tenant, size, endpoint, table, window, repeat)
+
+
+def measure_tenant(
+    tenant: str, size: int, endpoint: str, table: str, window: tuple[datetime, datetime], repeat: int
+) -> list[tuple[str, ...]]:
+    """The read paths over ``tenant``'s ``size`` records (already loaded)."""
     client = boto3.client("dynamodb")
     store = AuditStore(client, table)
     parts = bare_partitions(store, tenant, window)
@@ -144,16 +151,37 @@ def measure(size: int, endpoint: str, table: str, repeat: int, days: int, thread
     rows: list[tuple[str, ...]] = []
     for name, read in sides:
         cpu, wall = _timed(read, repeat, size)
-        rows.append((f"{size:,}", name, f"{cpu:.2f}", f"{cpu / size * 100_000:.2f}", f"{wall:.2f}"))
+        rows.append((f"{size:,}", name, f"{cpu:.2f}", f"{cpu / size * 100_000:.2f}", f"{wall:.2f}", _load()))
     bodies = _raw_bodies(endpoint, table, parts)
     log(f"  {len(bodies)} Queries per pass over {len(parts)} partitions, {sum(map(len, bodies)) / 2**20:.1f} MiB")
     loads, decode, items = _decode_alone(bodies, repeat)
     if items != size:
         raise RuntimeError(f"raw bodies hold {items:,} items, expected {size:,}")
     for name, cpu in (("  of which json.loads alone (no I/O)", loads), ("  of which record_from_wire alone", decode)):
-        rows.append((f"{size:,}", name, f"{cpu:.2f}", f"{cpu / size * 100_000:.2f}", ""))
+        rows.append((f"{size:,}", name, f"{cpu:.2f}", f"{cpu / size * 100_000:.2f}", "", _load()))
     log(f"  load average after reading: {_load()}")
     return rows
+
+
+HEADER = ("records", "read path", "CPU s", "CPU s / 100k", "wall s", "load avg")
+
+
+def report(rows: Sequence[tuple[str, ...]]) -> str:
+    return (
+        "CPU of reading N audit records (one thread, the same Queries for every side; best of --repeat):\n\n"
+        + render(HEADER, rows)
+    )
+
+
+def run_read_path(
+    sizes: Sequence[int], endpoint: str, table: str, window: tuple[datetime, datetime], repeat: int
+) -> None:
+    """The read-path section of ``make bench``: the sync part's tenants (``bench-<N>``), already loaded."""
+    log(f"\nread paths (CPU of this process; load average {_load()}):")
+    rows: list[tuple[str, ...]] = []
+    for size in sizes:
+        rows += measure_tenant(f"bench-{size}", size, endpoint, table, window, repeat)
+    log("\n" + report(rows))
 
 
 def _items(client: Any, table: str, part: QueryPartition) -> list[dict[str, Any]]:
@@ -192,8 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows: list[tuple[str, ...]] = []
         for size in sizes:
             rows += measure(size, dynamodb.endpoint, refs["AuditTable"], args.repeat, args.days, args.load_threads)
-        log("\nCPU of reading N audit records (one thread, the same Queries for every side; best of --repeat):")
-        log(render(("records", "read path", "CPU s", "CPU s / 100k", "wall s"), rows))
+        log(report(rows))
     finally:
         dynamodb.stop()
     return 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder _dumps uses
 from typing import Any, Protocol, TextIO
 
 from export_service.models.export import ExportFormat
@@ -29,6 +31,26 @@ def neutralise_cell(value: str) -> str:
 
 def _dumps(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=16)
+def _object_template(columns: tuple[str, ...]) -> str:
+    """``{"<column>":%s,...}``: a record of string cells is one ``%`` of its encoded values (what ``_dumps`` writes)."""
+    return "{" + ",".join(encode_basestring(column).replace("%", "%%") + ":%s" for column in columns) + "}"
+
+
+def _objects(columns: Sequence[str], records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each record as the JSON object ``_dumps({column: value or ""})`` writes, in column order. Records whose cells
+    are all strings (the exported attributes are) take a path without an encoder call per record."""
+    template = _object_template(tuple(columns))
+    texts = []
+    for record in records:
+        values = [record.get(column, "") for column in columns]
+        try:
+            texts.append(template % tuple(map(encode_basestring, values)))
+        except TypeError:  # a cell that is not a string (a number, a map, None): the general encoder
+            texts.append(_dumps(dict(zip(columns, values, strict=True))))
+    return texts
 
 
 class RecordWriter(Protocol):
@@ -74,8 +96,7 @@ class JsonLinesWriter:
         self.write_many((record,))
 
     def write_many(self, records: Sequence[Mapping[str, Any]]) -> None:
-        columns = self._columns
-        self._out.write("".join(_dumps({c: r.get(c, "") for c in columns}) + "\n" for r in records))
+        self._out.write("".join(line + "\n" for line in _objects(self._columns, records)))
 
 
 class JsonArrayWriter:
@@ -92,8 +113,7 @@ class JsonArrayWriter:
     def write_many(self, records: Sequence[Mapping[str, Any]]) -> None:
         if not records:
             return
-        columns = self._columns
-        text = ",".join(_dumps({c: r.get(c, "") for c in columns}) for r in records)
+        text = ",".join(_objects(self._columns, records))
         self._out.write(text if self._first else "," + text)
         self._first = False
 
