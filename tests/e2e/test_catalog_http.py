@@ -179,3 +179,25 @@ def test_an_activities_job_is_scoped_by_the_permissions_of_the_key_that_started_
     refused = http.get(job_url, headers=sources_reader, timeout=30)
     assert refused.status_code == 403 and "VALIDATORS_READ" in refused.json()["message"]
     assert http.get(job_url, headers=ACME_PAIR, timeout=30).status_code == 200
+
+
+def test_more_rows_than_one_answer_holds_are_never_truncated_but_become_an_export_job(
+    stack: Stack, http: requests.Session
+):
+    globex = {"Authorization": "ak_demo_globex:demo-globex-secret-0001"}
+    expected = expected_activities(world("globex"))
+    assert len(expected) > 500  # the stack's row cap for the catalog (CATALOG_ROW_CAP)
+    accepted = http.get(f"{stack.url}/api/export/v1/activities", headers=globex, timeout=60)
+    assert accepted.status_code == 202, accepted.text[:300]
+    assert accepted.json()["status"]["estimatedRecords"] == len(expected)
+    job_url = f"{stack.url}{accepted.headers['Location']}"
+    deadline = time.monotonic() + 180
+    while (job := http.get(job_url, headers=globex, timeout=30).json())["status"]["state"] not in (
+        "succeeded",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert job["status"]["state"] == "succeeded", job
+    header, rows = read_csv(requests.get(job["status"]["downloadUrl"], timeout=60).content.decode("utf-8"))
+    assert tuple(header) == ACTIVITY_COLUMNS and rows[: len(expected)] == expected

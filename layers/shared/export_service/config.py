@@ -45,6 +45,7 @@ class Settings(BaseModel):
     catalog_table_name: str = ""
     catalog_bucket_name: str = ""
     catalog_row_cap: int = Field(default=100_000, ge=1)
+    sql_row_cap: int = Field(default=100_000, ge=1)
     sql_time_limit_seconds: float = Field(default=10.0, gt=0, le=25)
     # Export manifests are signed with this asymmetric KMS key (ARN; ECC_NIST_P256, ECDSA_SHA_256); the public-key
     # route also publishes the retired keys (comma-separated ARNs) that signed manifests still kept.
@@ -79,6 +80,7 @@ _ENV = {
     "catalog_table_name": "CATALOG_TABLE_NAME",
     "catalog_bucket_name": "CATALOG_BUCKET_NAME",
     "catalog_row_cap": "CATALOG_ROW_CAP",
+    "sql_row_cap": "SQL_ROW_CAP",
     "sql_time_limit_seconds": "SQL_TIME_LIMIT_SECONDS",
     "manifest_signing_key_id": "MANIFEST_SIGNING_KEY_ID",
     "manifest_retired_key_ids": "MANIFEST_RETIRED_KEY_IDS",

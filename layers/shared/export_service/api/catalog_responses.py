@@ -57,7 +57,9 @@ def answer(
     settings = deps.settings
     compress = accepts_gzip(router)
     body_cap = RAW_BODY_CAP if compress else settings.max_response_bytes
-    limits = ExportLimits(settings.catalog_row_cap, body_cap, settings.catalog_row_cap, settings.read_prefetch)
+    # matches are counted past the row cap (the job's estimate, "at least N" beyond the count cap)
+    count_cap = max(settings.count_cap, settings.catalog_row_cap + 1)
+    limits = ExportLimits(settings.catalog_row_cap, body_cap, count_cap, settings.read_prefetch)
     result = export_inline(spec, request, query, fmt, deps, limits, now)
     if isinstance(result, ExportBody) and compress:
         text = result.body if isinstance(result.body, str) else result.body.decode("utf-8")

@@ -42,10 +42,10 @@ def _paths(resource: str) -> dict[str, str]:
 def _answer(router: EndpointRouter, run: SqlRun, resource: str, fmt: ExportFormat) -> Response[str]:
     principal, now = caller(router), utc_now()
     settings = get_dependencies().settings
-    result = run_sql(run, asset_files(), row_cap=settings.catalog_row_cap, time_limit=settings.sql_time_limit_seconds)
+    result = run_sql(run, asset_files(), row_cap=settings.sql_row_cap, time_limit=settings.sql_time_limit_seconds)
     compress = accepts_gzip(router)
     cap = RAW_BODY_CAP if compress else settings.max_response_bytes
-    limits = ExportLimits(settings.catalog_row_cap, cap, settings.catalog_row_cap)
+    limits = ExportLimits(settings.sql_row_cap, cap, settings.sql_row_cap)
     body = sql_file(result, resource, run.entity, fmt, limits, now)
     if not compress:
         return file_response(body, tenant=principal.tenant_id, dataset=resource, fmt=fmt)
