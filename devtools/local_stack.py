@@ -228,6 +228,7 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
     from devtools.generate import demo_users  # noqa: PLC0415
 
     demo_user = demo_users("acme")[0]
+    pair = key.token.replace(".", ":", 1)
     lines = [
         "",
         f"Export service running at {stack.url}   (Ctrl-C to stop)",
@@ -259,6 +260,11 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f"&locale=de&timezone=Europe/Berlin&range_start={week}'   # saves a PDF report",
         f"  curl -sS -H 'apikey: {key.token}' '{base}?format=jsonl&event_type=runbook&locale=fr"
         f"&timezone=America/New_York&from={day}' | head -2   # adds localTime",
+        "",
+        "The data-observability catalog (docs/catalog.md), with the key:secret header form:",
+        f"  curl -sS -H 'Authorization: {pair}' '{stack.url}/api/export/v1/sources' | head -3",
+        f"  curl -sS -G -H 'Authorization: {pair}' '{stack.url}/api/export/v1/incident-groups'"
+        ' --data-urlencode \'filter={"namespace":["production"]}\' | head -3',
         "",
         "Nightly exports are on for acme and globex (from a day before the demo data ends). Run a night now, then",
         "list its reports (links valid 300 s):",
