@@ -7,7 +7,7 @@ from export_service.api.deps import get_dependencies
 from export_service.aws_clients import BATCH
 from export_service.logic import nightly
 from export_service.models.nightly import SourceInput
-from export_service.observability import logger, tracer
+from export_service.observability import logger, record_export, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -16,4 +16,6 @@ from export_service.observability import logger, tracer
 def handler(event: SourceInput, context: LambdaContext) -> dict:
     logger.append_keys(tenant=event.tenant, night=event.night, source=event.source)
     deps = get_dependencies(BATCH)
-    return nightly.export_source(deps, deps.jobs().files, event).model_dump()
+    result = nightly.export_source(deps, deps.jobs().files, event)
+    record_export("csv", result.rows, result.bytes)
+    return result.model_dump()

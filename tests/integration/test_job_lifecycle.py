@@ -101,7 +101,7 @@ def stuck_worker(executing, monkeypatch):
     """Part workers that hang until the test ends (then fail), as a worker stuck on a slow read would."""
     entered, release = threading.Event(), threading.Event()
 
-    def hang(spec, stores, parts, upload):
+    def hang(*_args, **_kwargs):
         entered.set()
         release.wait(60)
         raise RuntimeError("released by the test")

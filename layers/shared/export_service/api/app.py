@@ -19,12 +19,13 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 from export_service.api.endpoint import Endpoint, EndpointRouter, admit
 from export_service.aws_clients import RETRY_AFTER_SECONDS, unavailable
 from export_service.errors import ExportServiceError, ServiceUnavailableError
-from export_service.observability import logger
+from export_service.observability import count_rejection, logger
 
 JSON = "application/json"
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    count_rejection(code)
     body = {"status": status, "error": code, "message": message, **extra}
     return Response(status_code=status, content_type=JSON, body=json.dumps(body))
 
@@ -98,6 +99,7 @@ def bracket_assignments(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _domain_error(exc: ExportServiceError) -> Response:
     logger.info("request rejected", error=exc.code, status=exc.status, parameter=exc.parameter)
+    count_rejection(exc.code)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return Response(status_code=exc.status, content_type=JSON, body=json.dumps(exc.to_body()), headers=headers)
 

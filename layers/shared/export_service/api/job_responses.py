@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.metrics import MetricUnit
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import request_event
@@ -28,7 +29,7 @@ from export_service.logic.formats import ExportFormat
 from export_service.logic.job_steps import job_body, start_job
 from export_service.models.api_keys import Principal
 from export_service.models.export import QueryModel
-from export_service.observability import logger, metrics
+from export_service.observability import emit, logger, record_export
 
 
 def accepted(job: Mapping[str, Any], now: datetime, base_path: str = "") -> Response[str]:
@@ -123,6 +124,7 @@ def file_or_job(
 
     asked = request_event(router)  # the same request retried within minutes gets this job, not a second one
     job = hand_over_once(router, principal, asked.path, asked.multi_value_query_string_parameters, start)
+    emit("SyncExportsHandedToJob", MetricUnit.Count, 1)
     logger.info("sync export handed to a job", tenant=principal.tenant_id, dataset=spec.name, job_id=job["job_id"])
     event = request_event(router)
     return (accepted_as or accepted)(job, now, base_path(event.request_context.path, event.path))
@@ -169,11 +171,11 @@ def serve_file(
 
 
 def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum) -> Response[str]:
-    """200 with the file as an attachment (logged, and counted in the RecordsExported metric). A binary file (the
-    PDF) is base64-encoded here and flagged so, as API Gateway expects for its BinaryMediaTypes; the route's response
-    validation (a str body) never sees raw bytes."""
+    """200 with the file as an attachment (logged, and counted in the RowsExported and BytesExported metrics). A
+    binary file (the PDF) is base64-encoded here and flagged so, as API Gateway expects for its BinaryMediaTypes; the
+    route's response validation (a str body) never sees raw bytes."""
     logger.info("export served", tenant=tenant, dataset=dataset, records=result.records, format=fmt.value)
-    metrics.add_metric(name="RecordsExported", unit="Count", value=result.records)
+    record_export(fmt.value, result.records, len(result.body))
     binary = isinstance(result.body, bytes)
     response = Response(
         status_code=200,

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from export_service.dal.fast_query import query_page
+from export_service.observability import phase
 
 SK_END = "$"  # sorts after '#', so "<ts>$" is above every "<ts>#<id>"
 
@@ -80,7 +81,8 @@ def query_pages(client: Any, args: dict[str, Any]) -> Iterator[list[dict[str, An
     botocore's parser (dal/fast_query.py); paging, retries and errors are the client's."""
     args = dict(args)
     while True:
-        records, page = query_page(client, args)
+        with phase("read"):  # the Query and the decoding of its items
+            records, page = query_page(client, args)
         yield records
         last = page.get("LastEvaluatedKey")
         if not last:

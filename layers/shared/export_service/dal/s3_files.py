@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from export_service.observability import phase
+
 PART_SIZE = 8 * 1024 * 1024  # S3 needs >= 5 MiB for every part but the last
 PRESIGN_SECONDS = 300  # links expire five minutes after they are made
 
@@ -40,14 +42,19 @@ class S3Upload:
                 Bucket=self._bucket, Key=self.key, ContentType=self._content_type, ServerSideEncryption="AES256"
             )["UploadId"]
         number = len(self._parts) + 1
-        response = self._client.upload_part(
-            Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
-        )
+        with phase("upload"):
+            response = self._client.upload_part(
+                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+            )
         self._parts.append({"ETag": response["ETag"], "PartNumber": number})
         self._buffer.clear()
 
     def close(self) -> str:
         """Finish the object; returns its SHA-256 (hex)."""
+        with phase("upload"):
+            return self._close()
+
+    def _close(self) -> str:
         if self._upload_id is None:
             self._client.put_object(
                 Bucket=self._bucket,

@@ -18,6 +18,7 @@ from export_service.errors import ExportTooLargeError, ForbiddenError
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat, make_writer, wrap_envelope
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
+from export_service.observability import phase
 from export_service.timefmt import format_instant
 
 Request = TypeVar("Request")
@@ -83,7 +84,8 @@ def render(
         written += len(page)
         if written > limits.max_records:
             raise Overflow("records")
-        writer.write_many(page)
+        with phase("format"):  # the read is its own subsegment (## read, in the store)
+            writer.write_many(page)
         # Characters never outnumber the body's serialised bytes, so this cheap check stops early, never wrongly.
         if out.tell() > limits.max_body_bytes:
             raise Overflow("bytes")

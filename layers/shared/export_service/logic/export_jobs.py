@@ -23,6 +23,7 @@ from export_service.logic.export_engine import ExportPlan, ExportSpec, build_req
 from export_service.logic.formats import ExportFormat, csv_header, envelope_parts, make_writer
 from export_service.models.api_keys import Permission
 from export_service.models.export import TABULAR_FORMATS, QueryModel
+from export_service.observability import phase
 from export_service.timefmt import format_instant
 
 JOB_RETENTION = timedelta(days=30)
@@ -171,7 +172,8 @@ def export_part(job: JobSpec, stores: SourceStores, parts: Sequence[QueryPartiti
     for page in job.spec.read(job.request, stores, parts, 1):  # one partition after the other: memory stays flat
         if not page:
             continue
-        writer.write_many(page)
+        with phase("format"):  # reads and uploads are subsegments of their own (## read, ## upload)
+            writer.write_many(page)
         rows += len(page)
         upload.write(buffer.getvalue())
         buffer.seek(0)

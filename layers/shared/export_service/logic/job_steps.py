@@ -37,6 +37,7 @@ from export_service.logic.job_lifecycle import Slots, give_back_slot, hold_slot
 from export_service.logic.manifest import Signer, file_entry, manifest_bytes, new_manifest, sign_manifest
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
+from export_service.observability import MetricUnit, emit, record_export
 from export_service.timefmt import format_instant
 
 
@@ -246,6 +247,9 @@ def run_finish(
         {"state": "succeeded", "result": result, "updated_at": format_instant(now), "finished_at": format_instant(now)},
     )
     give_back_slot(ctx.slots, tenant, job_id)
+    record_export(job["format"], total, upload.bytes)
+    took = (now - datetime.fromisoformat(job["created_at"])).total_seconds()
+    emit("ExportJobDuration", MetricUnit.Seconds, max(took, 0.0), Format=job["format"])
     if ctx.events is not None:  # after the job is recorded: a consumer that reads it on the event finds it done
         ctx.events.put(JOB_SUCCEEDED, job_succeeded(job, result, format_instant(now)))
     return {"job_id": job_id, "rows": total, "bytes": upload.bytes, "sha256": sha256}
