@@ -282,5 +282,10 @@ def nightly_stitch(
     context.emit(document, "\n".join(lines))
 
 
+from export_client.verifier.commands import verify_command  # noqa: E402 - offline verification, docs/verify.md
+
+cli.add_command(verify_command)
+
+
 def main() -> None:
     cli(prog_name="exports")

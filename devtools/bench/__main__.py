@@ -63,6 +63,7 @@ from typing import Any
 
 from devtools.bench.audit import run_sync
 from devtools.bench.common import MIB, log
+from devtools.bench.export_audit import run_export_audit
 from devtools.bench.jobs import run_jobs
 from devtools.bench.people import run_people_section
 from devtools.dynamodb_local import DynamoDBLocal, free_port
@@ -146,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         dynamodb.start()
         if not args.skip_sync:
             run_sync(args, dynamodb, window, loaded)
+            log("")
+            for line in run_export_audit(dynamodb.endpoint, repeat=max(args.repeat, 5), fresh=False):
+                log(line)  # the cost of auditing each export (devtools/bench/export_audit.py)
         if args.only_people or not (args.skip_sync or args.skip_people):
             run_people_section(args, dynamodb, window, loaded)
         if args.job_sizes:

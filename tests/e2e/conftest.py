@@ -47,6 +47,16 @@ ACME = _token("ak_demo_acme")
 GLOBEX = _token("ak_demo_globex")
 ACME_INCIDENTS_ONLY = _token("ak_demo_acme_incidents")
 
+# Every export is itself audited (logic/export_audit.py): the tests' own exports add records to the demo tenants'
+# audit logs, stamped when they run (after the demo window), with this system source. A comparison with the generated
+# records either bounds its range to the demo window (DEMO_END) or leaves them out (demo_records).
+EXPORT_ACTIONS_SOURCE = "export_api"
+DEMO_END = demo_window(ANCHOR, DAYS)[1].strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def demo_records(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [row for row in rows if row.get("systemSource") != EXPORT_ACTIONS_SOURCE]
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

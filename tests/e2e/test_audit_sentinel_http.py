@@ -17,7 +17,7 @@ import requests
 from pypdf import PdfReader
 
 from export_service.models.audit import AUDIT_COLUMNS
-from tests.e2e.conftest import ACME, GLOBEX, SYNC_LIMIT, Stack
+from tests.e2e.conftest import ACME, DEMO_END, GLOBEX, SYNC_LIMIT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -279,7 +279,7 @@ def test_sync_over_the_limit_hands_the_new_filters_to_the_job(stack, http, expec
     types = ["runbook", "incident", "user", "api_key", "export"]
     want = [r for r in expected["acme"] if r["eventType"] in types]
     assert len(want) > SYNC_LIMIT
-    params = {"format": "jsonl", "file_type": "jsonl", "event_type": types, "timezone": "Asia/Kolkata"}
+    params = {"format": "jsonl", "file_type": "jsonl", "event_type": types, "timezone": "Asia/Kolkata", "to": DEMO_END}
     lines = _finished_file(http, stack, ACME, _get(http, stack, ACME, params)).decode().splitlines()
     assert [json.loads(line) for line in lines] == [
         {**r, "localTime": _en(r["timestamp"], "Asia/Kolkata")} for r in want

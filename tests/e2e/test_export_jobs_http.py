@@ -15,7 +15,7 @@ import requests
 
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
-from tests.e2e.conftest import ACME, ACME_INCIDENTS_ONLY, GLOBEX, SYNC_LIMIT, Stack
+from tests.e2e.conftest import ACME, ACME_INCIDENTS_ONLY, DEMO_END, GLOBEX, SYNC_LIMIT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,7 @@ def _checked_file(http: requests.Session, stack: Stack, token: str, accepted: re
 
 def test_a_sync_audit_export_over_the_limit_finishes_as_a_file_equal_to_the_records(stack, http, expected):
     # Given acme's whole audit log (6,000 records, over the sync limit), when requested synchronously
-    accepted = http.get(stack.export_url, headers={"apikey": ACME}, timeout=60)
+    accepted = http.get(stack.export_url, params={"to": DEMO_END}, headers={"apikey": ACME}, timeout=60)
     content, job = _checked_file(http, stack, ACME, accepted)
     # Then the downloaded CSV has each record exactly once, in order, equal to what was written
     reader = csv.reader(io.StringIO(content.decode("utf-8"), newline=""))

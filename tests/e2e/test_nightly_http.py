@@ -276,7 +276,9 @@ def test_each_night_ran_once_per_tenant_and_duplicates_added_nothing(nights, sta
     for night, found in by_night.items():
         assert sorted(e["source"] for e in found) == sorted(SOURCE_NAMES), night
     objects = _client(stack, "s3").list_objects_v2(Bucket=local_refs()["ExportBucket"], Prefix=f"nightly/{TENANT}/")
-    assert len(objects["Contents"]) == 30  # five nights, six files each
+    keys = [item["Key"] for item in objects["Contents"]]
+    assert len([key for key in keys if key.endswith(".csv")]) == 30  # five nights, six files each
+    assert len([key for key in keys if key.endswith("/manifest.json")]) == 5  # and each night's manifest
     # what Step Functions ran: one execution per night, whatever the number of deliveries
     sfn = _client(stack, "stepfunctions")
     executions = sfn.list_executions(stateMachineArn=local_refs()["ExportStateMachine"], maxResults=1000)["executions"]

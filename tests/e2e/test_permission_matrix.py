@@ -219,6 +219,7 @@ REQUESTS: dict[str, Request] = {
     "GET /v1/exports/{jobId} (incidents job)": lambda w: ("GET", f"/v1/exports/{w.jobs['incidents']}", None),
     "GET /v1/exports": lambda w: ("GET", "/v1/exports", None),
     "GET /v1/export-requests": lambda w: ("GET", "/v1/export-requests", None),
+    "GET /v1/manifest-keys": lambda w: ("GET", "/v1/manifest-keys", None),
     "GET /api/v1/audit/export": lambda w: ("GET", f"/api/v1/audit/export?{RANGE}", None),
     "GET /v5/audit-sentinel/events/export": lambda w: ("GET", f"/v5/audit-sentinel/events/export?{RANGE}", None),
     "GET /api/v1/audit/export/download/{jobId} (audit job)": lambda w: (

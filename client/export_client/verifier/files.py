@@ -57,6 +57,10 @@ def check_headers(path: Path, headers: Path, where: str) -> tuple[str, list[Fail
     failures: list[Failure] = []
     digest, _size = sha256_of(path)
     match = re.search(r"sha-256=:([A-Za-z0-9+/=]+):", found.get("repr-digest", ""))
+    encoding = found.get("content-encoding", "identity").lower()
+    if encoding not in ("", "identity"):
+        # RFC 9530: Repr-Digest covers the representation as sent, here the encoded bytes, not the saved file
+        return f"Repr-Digest not comparable (the answer was {encoding}-encoded; the manifest is)", failures
     if match is None:
         failures.append(Failure(where, "repr-digest", f"{headers.name} has no Repr-Digest with sha-256"))
     else:
@@ -103,6 +107,10 @@ def check_records(path: Path, fmt: str, where: str, most: int = 20) -> tuple[int
     try:
         for number, record, from_csv in records(path, fmt):
             count += 1
+            if not isinstance(record, dict) or None in record or None in record.values():
+                if len(failures) < most:
+                    failures.append(Failure(f"{where} row {number}", "checksum", "the row does not match the header"))
+                continue
             claimed = str(record.get("checksum") or "")
             if record_checksum(record) == claimed:
                 continue
