@@ -95,11 +95,11 @@ def test_a_worker_that_crashes_once_is_retried_and_each_row_is_written_once(exec
 
     lock = threading.Lock()
 
-    def crash_once(spec, stores, parts, upload):
+    def crash_once(spec, stores, parts, upload, *progress):
         with lock:  # parts run concurrently (the Map state): number the calls as they start
             number = len(calls)
             calls.append(number)
-        rows = real(spec, stores, parts, upload)  # the whole part is written ...
+        rows = real(spec, stores, parts, upload, *progress)  # the whole part is written ...
         if number == 0:
             raise RuntimeError("worker lost after writing its rows")  # ... and then the worker dies
         return rows
@@ -113,10 +113,17 @@ def test_a_worker_that_crashes_once_is_retried_and_each_row_is_written_once(exec
     assert len(calls) == parts + 1  # one retry
     ids = [json.loads(line)["id"] + json.loads(line)["timestamp"] for line in _file(job).decode().splitlines()]
     assert len(ids) == len(set(ids)) == 240
+    # rows so far: each part set its own figure, the retried one overwrote its first try's (never counted twice)
+    item = boto3.client("dynamodb").get_item(
+        TableName=local_refs()["ExportJobsTable"],
+        Key={"pk": {"S": "T#acme"}, "sk": {"S": f"JOB#{job['metadata']['jobId']}"}},
+    )["Item"]
+    assert sum(int(value["N"]) for name, value in item.items() if name.startswith("rows_p")) == 240
+    assert job["status"]["progress"]["recordsSoFar"] == 240
 
 
 def test_a_worker_that_keeps_failing_fails_the_job_with_a_reason(executing, monkeypatch):
-    def always_fail(spec, stores, parts, upload):
+    def always_fail(spec, stores, parts, upload, *progress):
         raise RuntimeError("DynamoDB is unreachable")
 
     monkeypatch.setattr(job_steps, "export_part", always_fail)

@@ -92,6 +92,7 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
         files=ExportFiles(aws_client("s3", profile, signature_version="s3v4"), settings.export_bucket_name),
         starter=starter,
         count_cap=settings.count_cap,
+        count_seconds=settings.count_seconds,
         signer=manifest_signer(profile),
         events=event_bus(profile),
         slots=slots if settings.max_concurrent_jobs else None,

@@ -77,7 +77,11 @@ def base_path(request_path: str, path: str) -> str:
 def export_limits(settings: Settings) -> ExportLimits:
     """The synchronous limits from validated settings."""
     return ExportLimits(
-        settings.sync_export_limit, settings.max_response_bytes, settings.count_cap, settings.read_prefetch
+        settings.sync_export_limit,
+        settings.max_response_bytes,
+        settings.count_cap,
+        settings.read_prefetch,
+        count_seconds=settings.count_seconds,
     )
 
 
@@ -119,7 +123,15 @@ def file_or_job(
 
     def start() -> dict[str, Any]:
         return start_job(
-            deps.jobs(), principal, spec, fmt, result.query, now, estimated=result.matched, audit=audit_start
+            deps.jobs(),
+            principal,
+            spec,
+            fmt,
+            result.query,
+            now,
+            estimated=result.matched,
+            audit=audit_start,
+            estimate_complete=result.complete,
         )
 
     asked = request_event(router)  # the same request retried within minutes gets this job, not a second one

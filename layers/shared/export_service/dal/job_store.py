@@ -59,6 +59,17 @@ class JobStore:
             ExpressionAttributeValues={":i": {"NS": [str(index)]}},
         )
 
+    def record_part_rows(self, tenant: str, job_id: str, index: int, rows: int) -> None:
+        """A part's rows so far (set, not added: a retried part overwrites its own figure; logic/job_progress.py)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(tenant, job_id),
+            UpdateExpression="SET #rows = :rows",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#rows": f"rows_p{index:05d}"},
+            ExpressionAttributeValues={":rows": {"N": str(rows)}},
+        )
+
     def list(self, tenant: str, limit: int = 50) -> list[dict[str, Any]]:
         """The tenant's jobs, newest first."""
         response = self._client.query(

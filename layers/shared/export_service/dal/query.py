@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from export_service.dal.count_budget import current_budget
 from export_service.dal.fast_query import query_page
 from export_service.observability import phase
 
@@ -91,10 +92,12 @@ def query_pages(client: Any, args: dict[str, Any]) -> Iterator[list[dict[str, An
 
 
 def query_count(client: Any, args: dict[str, Any], cap: int) -> int:
-    """Matching items, counted server-side (Select=COUNT), stopping once ``cap`` is reached."""
+    """Matching items, counted server-side (Select=COUNT), stopping once ``cap`` is reached, or between pages once the
+    count budget (dal/count_budget.py) in force is spent."""
     args = {**args, "Select": "COUNT"}
     total = 0
-    while total < cap:
+    budget = current_budget()
+    while total < cap and not (budget is not None and budget.spent()):
         page = client.query(**args)
         total += page["Count"]
         last = page.get("LastEvaluatedKey")

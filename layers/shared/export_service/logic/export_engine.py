@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from export_service.dal.count_budget import count_budget, current_budget
 from export_service.dal.query import QueryPartition
 from export_service.errors import ExportTooLargeError, ForbiddenError
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat, make_writer, wrap_envelope
@@ -31,6 +32,7 @@ class ExportLimits:
     max_body_bytes: int
     count_cap: int
     prefetch: int = 2  # partitions read ahead while a page is formatted
+    count_seconds: float = 0.5  # what counting the matches of a too-large export may take (then "at least N")
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,10 @@ class ExportBody:
 
 
 class Overflow(Exception):  # noqa: N818 - internal signal, always turned into ExportTooLargeError
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, written: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason  # "records" or "bytes"
+        self.written = written  # records rendered when it stopped: at least this many match
 
 
 def clamp_to_bounds(
@@ -83,12 +86,12 @@ def render(
     for page in pages:
         written += len(page)
         if written > limits.max_records:
-            raise Overflow("records")
+            raise Overflow("records", written)
         with phase("format"):  # the read is its own subsegment (## read, in the store)
             writer.write_many(page)
         # Characters never outnumber the body's serialised bytes, so this cheap check stops early, never wrongly.
         if out.tell() > limits.max_body_bytes:
-            raise Overflow("bytes")
+            raise Overflow("bytes", written)
     body = out.getvalue()
     if fmt is ExportFormat.JSON:
         body = wrap_envelope(kind, metadata(written), body)
@@ -97,9 +100,12 @@ def render(
     return body, written
 
 
-def too_large(reason: str, matched: int, limits: ExportLimits, narrow: str) -> ExportTooLargeError:
-    """The 4xx for an over-limit synchronous export: how many records match and how to narrow the request."""
-    counted = f"at least {matched:,}" if matched >= limits.count_cap else f"{matched:,}"
+def too_large(
+    reason: str, matched: int, limits: ExportLimits, narrow: str, complete: bool = True
+) -> ExportTooLargeError:
+    """The 4xx for an over-limit synchronous export: how many records match (``complete``: counted to the end, else
+    at least ``matched``) and how to narrow the request."""
+    counted = f"at least {matched:,}" if matched >= limits.count_cap or not complete else f"{matched:,}"
     if reason == "records":
         message = (
             f"{counted} records match, more than the synchronous limit of {limits.max_records:,}. "
@@ -114,8 +120,12 @@ def too_large(reason: str, matched: int, limits: ExportLimits, narrow: str) -> E
 
 
 def count_capped(count: Callable[[Any, int], int], parts: Sequence[Any], cap: int) -> int:
+    """Matches of ``parts`` up to ``cap``; partitions left uncounted once the count budget in force is spent."""
     total = 0
+    budget = current_budget()
     for part in parts:
+        if budget is not None and budget.spent():
+            return total
         total += count(part, cap - total)
         if total >= cap:
             return cap
@@ -220,11 +230,34 @@ def count_matches(
     if spec.counter is not None:
         return count_capped(spec.counter(stores), parts, cap)
     total = 0
-    for page in spec.read(request, stores, parts, 1):
-        total += len(page)
-        if total >= cap:
-            return cap
+    budget = current_budget()
+    pages = spec.read(request, stores, parts, 1)
+    try:
+        for page in pages:
+            total += len(page)
+            if total >= cap:
+                return cap
+            if budget is not None and budget.spent():
+                return total
+    finally:
+        if hasattr(pages, "close"):
+            pages.close()
     return total
+
+
+def bounded_count(
+    spec: ExportSpec[Request],
+    request: Request,
+    stores: Any,
+    parts: Sequence[QueryPartition],
+    cap: int,
+    seconds: float,
+) -> tuple[int, bool]:
+    """How many rows the request matches, counted up to ``cap`` within ``seconds`` (between pages), and whether the
+    count was finished (else the number is a lower bound): what a 202 can say at once, whatever the size."""
+    with count_budget(seconds) as budget:
+        total = count_matches(spec, request, stores, parts, cap)
+    return total, not budget.cut and total < cap
 
 
 @dataclass(frozen=True)
@@ -235,6 +268,7 @@ class TooLarge:
     error: ExportTooLargeError
     matched: int
     query: QueryModel
+    complete: bool = True  # matched was counted to the end (else it is a lower bound)
 
 
 def spec_filename(spec: ExportSpec[Any], request: Any, plan: ExportPlan, fmt: StrEnum, now: datetime) -> str:
@@ -278,7 +312,10 @@ def export_inline(
             bom=spec.bom(request),
         )
     except Overflow as overflow:
-        matched = count_matches(spec, request, stores, plan.parts, limits.count_cap)
-        return TooLarge(too_large(overflow.reason, matched, limits, spec.narrow), matched, query)
+        # counted within a budget (an answer well under a second whatever the size): at least what was rendered
+        counted, complete = bounded_count(spec, request, stores, plan.parts, limits.count_cap, limits.count_seconds)
+        matched = max(counted, overflow.written)
+        complete = complete and counted >= overflow.written
+        return TooLarge(too_large(overflow.reason, matched, limits, spec.narrow, complete), matched, query, complete)
     filename = spec_filename(spec, request, plan, fmt, now)
     return ExportBody(body=body, content_type=content_type(fmt), filename=filename, records=written)

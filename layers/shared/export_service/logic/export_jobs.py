@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -164,8 +164,15 @@ def chunk(parts: Sequence[QueryPartition], most: int = MAX_CHUNKS) -> list[list[
     return [list(parts[start : start + size]) for start in range(0, len(parts), size)]
 
 
-def export_part(job: JobSpec, stores: SourceStores, parts: Sequence[QueryPartition], upload: Any) -> int:
-    """Write a part file's body (no header, no envelope) a page at a time; returns the row count."""
+def export_part(
+    job: JobSpec,
+    stores: SourceStores,
+    parts: Sequence[QueryPartition],
+    upload: Any,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write a part file's body (no header, no envelope) a page at a time; returns the row count. ``progress`` is
+    told the rows so far after each page."""
     rows = 0
     buffer = io.StringIO()
     writer = make_writer(job.fmt, buffer, job.columns, header=False)
@@ -178,6 +185,8 @@ def export_part(job: JobSpec, stores: SourceStores, parts: Sequence[QueryPartiti
         upload.write(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()
+        if progress is not None:
+            progress(rows)
     return rows
 
 

@@ -13,7 +13,7 @@ from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
 from export_service.logic.datasets import AUDIT, export_spec, read_permission
-from export_service.logic.export_engine import ExportSpec, count_matches, envelope_metadata, require_read
+from export_service.logic.export_engine import ExportSpec, bounded_count, envelope_metadata, require_read
 from export_service.logic.export_events import JOB_FAILED, JOB_SUCCEEDED, EventPublisher, job_failed, job_succeeded
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
@@ -34,6 +34,7 @@ from export_service.logic.export_jobs import (
 )
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat
 from export_service.logic.job_lifecycle import Slots, give_back_slot, hold_slot
+from export_service.logic.job_progress import PartProgress, records_so_far
 from export_service.logic.manifest import Signer, file_entry, manifest_bytes, new_manifest, sign_manifest
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
@@ -56,6 +57,7 @@ class JobContext:
     files: FilesLike
     starter: ExecutionStarter | None = None
     count_cap: int = 100_000
+    count_seconds: float = 0.5  # the count before a 202 stops then (estimatedRecords is then a lower bound)
     signer: Signer | None = None  # signs manifests (the Finish step, synchronous answers with manifest=true)
     events: EventPublisher | None = None  # completion events (Finish, RecordFailure)
     slots: Slots | None = None  # the tenant's jobs running at once (None: no limit)
@@ -102,6 +104,7 @@ def start_job(
     now: datetime,
     estimated: int | None = None,
     audit: Callable[[Mapping[str, Any]], None] | None = None,
+    estimate_complete: bool = True,
 ) -> dict[str, Any]:
     """Record and start a job of a validated request for ``principal``, who must hold the dataset's read permission;
     returns the job item. ``estimated``: a count already made by the caller. ``audit``: writes the "job started"
@@ -111,8 +114,10 @@ def start_job(
     held = require_read(spec, principal)  # what the rows are read with: recorded, so every step reads the same
     job = build_job(tenant, spec, fmt, query, now, held)
     plan = plan_parts(job, ctx.stores)
-    if estimated is None:
-        estimated = count_matches(spec, job.request, ctx.stores, plan.parts, ctx.count_cap)
+    if estimated is None:  # a count within a budget: the 202 comes at once whatever the size; the job counts the rest
+        estimated, estimate_complete = bounded_count(
+            spec, job.request, ctx.stores, plan.parts, ctx.count_cap, ctx.count_seconds
+        )
     job_id = new_job_id(now)
     expires = now + JOB_RETENTION
     item = {
@@ -127,6 +132,7 @@ def start_job(
         "filename": filename_for(job, plan, now),
         "state": "processing",
         "estimated_records": estimated,
+        "estimate_complete": estimate_complete,
         "created_at": format_instant(now),
         "updated_at": format_instant(now),
         "expires_at": format_instant(expires),
@@ -186,12 +192,14 @@ def run_part(ctx: JobContext, tenant: str, job_id: str, plan_key: str, index: in
     group = [QueryPartition.model_validate(p) for p in ctx.files.get_json(plan_key)["chunks"][index]]
     key = f"{job_prefix(tenant, job_id)}/parts/{index:05d}"
     upload = ctx.files.upload(key, "application/octet-stream")
+    progress = PartProgress(ctx.jobs, tenant, job_id, index)
     try:
-        rows = export_part(spec, ctx.stores, group, upload)
+        rows = export_part(spec, ctx.stores, group, upload, progress)
         upload.close()
     except BaseException:
         upload.abort()
         raise
+    progress.done(rows)
     ctx.jobs.mark_partition_done(tenant, job_id, index)
     return {"index": index, "key": key, "rows": rows, "bytes": upload.bytes}
 
@@ -289,8 +297,10 @@ def job_body(job: Mapping[str, Any], files: Presigner | None, now: datetime) -> 
     status: dict[str, Any] = {
         "state": job["state"],
         "estimatedRecords": int(job.get("estimated_records") or 0),
-        "progress": {"partitionsDone": done, "partitionsTotal": total},
+        "progress": {"partitionsDone": done, "partitionsTotal": total, "recordsSoFar": records_so_far(job)},
     }
+    if job.get("estimate_complete") is False:  # the count before the 202 was cut short: at least that many
+        status["estimateIsLowerBound"] = True
     if job["state"] == "succeeded" and files is not None:
         result = job["result"]
         status.update(
