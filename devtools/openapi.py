@@ -27,6 +27,7 @@ def _routers() -> list[Any]:
         export_requests,
         incident_stats,
         incidents,
+        manifest_keys,
     )
 
     return [
@@ -48,6 +49,7 @@ def _routers() -> list[Any]:
         catalog.activities_router,
         catalog_sql.debug_router,
         catalog_sql.sample_router,
+        manifest_keys.router,
     ]
 
 

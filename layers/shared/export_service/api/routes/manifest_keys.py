@@ -46,7 +46,7 @@ def key_list() -> dict[str, Any]:
         "`signature.keyId`. This answers the current key and the retired ones (a rotation keeps them listed while "
         "manifests they signed are kept), each as `keyId` (the KMS key ARN), `status` (current or retired), "
         "`keySpec`, `signingAlgorithms` and `publicKey` (PEM, SubjectPublicKeyInfo). Save the answer as the key "
-        "file of the offline verifier (`python -m export_client.verify ... --keys keys.json`, docs/verify.md). "
+        "file of the offline verifier (`python -m export_client.verifier ... --keys keys.json`, docs/verify.md). "
         f"Any valid key may read it; it may be cached for {CACHE_SECONDS} s."
     ),
     tags=["integrity"],
