@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from export_service.observability import phase
 
@@ -14,7 +15,11 @@ PRESIGN_SECONDS = 300  # links expire five minutes after they are made
 
 
 class S3Upload:
-    """Write text or bytes to one S3 object; memory holds at most one part. Hashes and counts what it writes.
+    """Write text or bytes to one S3 object. Hashes and counts what it writes.
+
+    Memory stays flat whatever the object's size: what is written is spooled to a temporary file (Lambda's /tmp,
+    ephemeral storage) and each multipart part (>= 5 MiB, S3's minimum) is streamed from that file, so a worker holds
+    a formatted page, never a part; the file is emptied after each part, so the disk holds at most one part too.
 
     Writing the same bytes to the same key again (a retried worker) replaces the object: never a duplicate row."""
 
@@ -22,7 +27,8 @@ class S3Upload:
         self._client, self._bucket, self.key = client, bucket, key
         self._content_type = content_type
         self._part_size = max(part_size, 5 * 1024 * 1024)
-        self._buffer = bytearray()
+        self._spool: BinaryIO = tempfile.TemporaryFile(prefix="export-part-")  # noqa: SIM115 - closed by close/abort
+        self._spooled = 0  # bytes in the spool file: the part being gathered
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
         self._sha = hashlib.sha256()
@@ -32,9 +38,21 @@ class S3Upload:
         chunk = data.encode("utf-8") if isinstance(data, str) else data
         self._sha.update(chunk)
         self.bytes += len(chunk)
-        self._buffer += chunk
-        if len(self._buffer) >= self._part_size:
+        self._spool.write(chunk)
+        self._spooled += len(chunk)
+        if self._spooled >= self._part_size:
             self._flush_part()
+
+    def _spooled_body(self) -> BinaryIO:
+        """The spool file from its start: botocore streams (and checksums) a file body in chunks."""
+        self._spool.flush()
+        self._spool.seek(0)
+        return self._spool
+
+    def _empty_spool(self) -> None:
+        self._spool.seek(0)
+        self._spool.truncate()
+        self._spooled = 0
 
     def _flush_part(self) -> None:
         if self._upload_id is None:
@@ -44,35 +62,45 @@ class S3Upload:
         number = len(self._parts) + 1
         with phase("upload"):
             response = self._client.upload_part(
-                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=bytes(self._buffer)
+                Bucket=self._bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=self._spooled_body(),
+                ContentLength=self._spooled,
             )
         self._parts.append({"ETag": response["ETag"], "PartNumber": number})
-        self._buffer.clear()
+        self._empty_spool()
 
     def close(self) -> str:
         """Finish the object; returns its SHA-256 (hex)."""
-        with phase("upload"):
-            return self._close()
+        try:
+            with phase("upload"):
+                return self._close()
+        finally:
+            self._spool.close()
 
     def _close(self) -> str:
         if self._upload_id is None:
             self._client.put_object(
                 Bucket=self._bucket,
                 Key=self.key,
-                Body=bytes(self._buffer),
+                Body=self._spooled_body(),
+                ContentLength=self._spooled,
                 ContentType=self._content_type,
                 ServerSideEncryption="AES256",
             )
         else:
-            if self._buffer:
+            if self._spooled:
                 self._flush_part()
             self._client.complete_multipart_upload(
                 Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
             )
-        self._buffer.clear()
+        self._empty_spool()
         return self._sha.hexdigest()
 
     def abort(self) -> None:
+        self._spool.close()
         if self._upload_id is not None:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self.key, UploadId=self._upload_id)
 
