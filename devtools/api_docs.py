@@ -98,6 +98,8 @@ class _Renderer:
         low, high = schema.get("minItems"), schema.get("maxItems")
         if low is not None or high is not None:
             notes.append(f"{_number(low) if low is not None else 0}-{_number(high) if high is not None else ''} items")
+        if schema.get("minLength") is not None:
+            notes.append(f"at least {_number(schema['minLength'])} characters")
         if schema.get("maxLength") is not None:
             notes.append(f"at most {_number(schema['maxLength'])} characters")
         if "default" in schema:

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from devtools.openapi_errors import add_error_model
 from devtools.template import ROOT
 
 OPENAPI_PATH = ROOT / "docs" / "openapi.json"
@@ -107,9 +108,10 @@ def generate() -> str:
     _query_schemas(document, routers)
     for path, operations in document["paths"].items():
         for operation in operations.values():
-            # Powertools documents validation failures as 422; this API answers them 400 with its error model.
-            operation["responses"].pop("422", None)
             _tenant_parameter(path, operation)
+    # Powertools documents validation failures as 422 and error bodies as strings: this API answers them 400, and
+    # every error in its error model (devtools/openapi_errors.py).
+    add_error_model(document)
     document["components"].setdefault("securitySchemes", {}).update(
         {
             "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key-id>.<secret>"},

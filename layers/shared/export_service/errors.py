@@ -55,6 +55,13 @@ class NotFoundError(ExportServiceError):
     code = "NOT_FOUND"
 
 
+class InternalError(ExportServiceError):
+    """Anything unexpected: logged with its trace, answered with this generic message and never the trace."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+
+
 class NotConfiguredError(ExportServiceError):
     status = 503
     code = "NOT_CONFIGURED"

@@ -16,15 +16,23 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
-from export_service.api.endpoint import Endpoint, EndpointRouter, admit
+from export_service.api.endpoint import Endpoint, EndpointRouter, UnsupportedMediaTypeError, admit
 from export_service.aws_clients import RETRY_AFTER_SECONDS, unavailable
-from export_service.errors import ExportServiceError, ServiceUnavailableError
+from export_service.errors import (
+    ExportServiceError,
+    InternalError,
+    InvalidParameterError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from export_service.observability import count_rejection, logger
 
 JSON = "application/json"
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    """An error answer in the error model. Prefer raising an ExportServiceError: the OpenAPI document lists the
+    codes of those classes (devtools/openapi.py), not of ad-hoc answers."""
     count_rejection(code)
     body = {"status": status, "error": code, "message": message, **extra}
     return Response(status_code=status, content_type=JSON, body=json.dumps(body))
@@ -120,7 +128,7 @@ def _aws_error(exc: Exception) -> Response:
 
 def _unexpected_error(exc: Exception) -> Response:
     logger.exception("unhandled error")
-    return error_response(500, "INTERNAL_ERROR", "the export failed unexpectedly; try again or contact support")
+    return _domain_error(InternalError("the export failed unexpectedly; try again or contact support"))
 
 
 class ExportResolver(APIGatewayRestResolver):
@@ -156,11 +164,8 @@ def create_app(routers: Iterable[EndpointRouter]) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_body(_exc: RequestUnsupportedContentType) -> Response:
-        return error_response(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send the body as JSON with 'Content-Type: application/json'",
-            parameter="body",
+        return _domain_error(
+            UnsupportedMediaTypeError("send the body as JSON with 'Content-Type: application/json'", parameter="body")
         )
 
     @app.exception_handler(RequestValidationError)
@@ -172,18 +177,16 @@ def create_app(routers: Iterable[EndpointRouter]) -> APIGatewayRestResolver:
             content_type = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type", "")
             if "json" not in content_type.lower():
                 message += "; send the body as JSON with 'Content-Type: application/json'"
-            return error_response(400, "INVALID_PARAMETER", message, parameter=parameter)
+            return _domain_error(InvalidParameterError(message, parameter=parameter))
         location = [str(part) for part in first.get("loc", ())]
         name = location[-1] if location else None
         where = "query parameter" if location[:1] == ["query"] else "request field"
         message = f"{where} '{name}': {first.get('msg', 'invalid value')}"
-        return error_response(400, "INVALID_PARAMETER", message, parameter=name)
+        return _domain_error(InvalidParameterError(message, parameter=name))
 
     @app.not_found
     def _not_found(_exc: Exception) -> Response:
-        return error_response(
-            404, "NOT_FOUND", f"no route for {app.current_event.http_method} {app.current_event.path}"
-        )
+        return _domain_error(NotFoundError(f"no route for {app.current_event.http_method} {app.current_event.path}"))
 
     # botocore's connection failures and timeouts, and a service's error answers (throttling, 5xx: 503)
     app.exception_handler([AwsConnectionError, HTTPClientError, ClientError])(_aws_error)
