@@ -27,6 +27,7 @@ from export_service.dal.query import (
     widen_day_bounds,
 )
 from export_service.dal.read_ahead import read_ahead
+from export_service.dal.split import PartitionProber
 from export_service.models.audit import AUDIT_COLUMNS, AuditRecord
 from export_service.timefmt import format_instant
 
@@ -122,6 +123,10 @@ class AuditStore:
     def count(self, part: QueryPartition, cap: int) -> int:
         """Matching records, counted server-side, stopping once ``cap`` is reached."""
         return query_count(self._client, query_args(self._table, part), cap)
+
+    def prober(self) -> PartitionProber:
+        """Sizes the partitions of a plan (a job's parts balanced by items; busy days cut by time ranges)."""
+        return PartitionProber(self._client, self._table)
 
     def bounds(self, tenant: str) -> tuple[date, date] | None:
         """UTC days of the tenant's earliest and latest records (kept on write), or None when it has none.

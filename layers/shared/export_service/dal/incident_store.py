@@ -30,6 +30,7 @@ from export_service.dal.query import (
     write_batch,
 )
 from export_service.dal.read_ahead import read_ahead
+from export_service.dal.split import PartitionProber
 from export_service.models.incident_api import incident_number
 from export_service.models.incidents import DATASETS, Dataset
 from export_service.timefmt import format_instant
@@ -195,6 +196,10 @@ class IncidentStore:
 
     def count(self, part: QueryPartition, cap: int) -> int:
         return query_count(self._client, query_args(self._table, part), cap)
+
+    def prober(self) -> PartitionProber:
+        """Sizes the partitions of a plan (a job's parts balanced by items; busy days cut by time ranges)."""
+        return PartitionProber(self._client, self._table)
 
     def read_fields(
         self,

@@ -57,6 +57,7 @@ AUDIT_EXPORT: ExportSpec[AuditExportRequest] = ExportSpec(
     envelope=audit_envelope,
     bounds=lambda request: (request.start, request.end, request.bounded),
     bom=lambda request: request.bom,
+    prober=lambda stores: stores.audit.prober(),
 )
 
 
@@ -89,6 +90,7 @@ def _dataset_spec(dataset: Dataset) -> ExportSpec[DatasetExportRequest]:
         envelope=dataset_envelope,
         bounds=lambda request: (request.start, request.end, request.bounded),
         bom=lambda request: request.bom,
+        prober=lambda stores: stores.incidents.prober(),
     )
 
 

@@ -196,6 +196,9 @@ class ExportSpec(Generic[Request]):
     bom: Callable[[Request], bool] = lambda _request: False
     row_scope: RowScope | None = None  # rows read with one of several permissions (each row its own)
     dated_name: bool = False  # files named <resource>-YYYYMMDD by the day of the export, whatever the range
+    # stores -> what sizes its partitions (dal/split.py): a job's parts balanced by items, busy partitions cut by
+    # sort-key ranges; None: parts of consecutive partitions, as many partitions each
+    prober: Callable[[Any], Any] | None = None
 
 
 def read_scope(spec: ExportSpec[Any], held: frozenset[Permission]) -> frozenset[Permission]:

@@ -12,11 +12,13 @@ from typing import Any, Protocol
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
+from export_service.logic.balance import balanced_chunks
 from export_service.logic.datasets import AUDIT, export_spec, read_permission
 from export_service.logic.export_engine import ExportSpec, bounded_count, envelope_metadata, require_read
 from export_service.logic.export_events import JOB_FAILED, JOB_SUCCEEDED, EventPublisher, job_failed, job_succeeded
 from export_service.logic.export_jobs import (
     JOB_RETENTION,
+    MAX_CHUNKS,
     FilesLike,
     JobSpec,
     JobStoreLike,
@@ -174,7 +176,12 @@ def _spec(job: Mapping[str, Any], now: datetime) -> JobSpec:
 
 def run_plan(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
     job = _load(ctx, tenant, job_id)
-    chunks = chunk(plan_parts(_spec(job, now), ctx.stores).parts)
+    spec = _spec(job, now)
+    parts = plan_parts(spec, ctx.stores).parts
+    if spec.spec.prober is not None:  # parts balanced by items read: a busy day is cut among several workers
+        chunks = balanced_chunks(parts, spec.spec.prober(ctx.stores), MAX_CHUNKS)
+    else:
+        chunks = chunk(parts)
     plan_key = f"{job_prefix(tenant, job_id)}/plan.json"
     ctx.files.put_json(plan_key, {"chunks": [[p.model_dump() for p in group] for group in chunks]})
     ctx.jobs.update(tenant, job_id, {"partitions_total": len(chunks), "updated_at": format_instant(now)})
