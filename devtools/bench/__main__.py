@@ -101,6 +101,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-sync", action="store_true", help="run only the job part")
     parser.add_argument(
+        "--busy-day-size",
+        type=int,
+        default=100_000,
+        help="records of a job all on one day, against the same count spread over the window (100000; 0: none)",
+    )
+    parser.add_argument(
         "--incident-sizes",
         default="100000",
         help="incidents for the summary and distribution benchmark (100000); empty for none",

@@ -42,6 +42,8 @@ class JobResult:
     tasks: list[TaskCall] = field(default_factory=list)
     worker: WorkerRun | None = None
     problems: list[str] = field(default_factory=list)
+    estimated: int = 0  # the 202's estimatedRecords
+    lower_bound: bool = False  # ... a lower bound (the count before the 202 stopped within its budget)
 
     @property
     def post_s(self) -> float:

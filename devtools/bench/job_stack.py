@@ -16,7 +16,7 @@ import boto3
 
 from devtools.bench.common import HOST, local_aws_environment
 from devtools.dynamodb_local import free_port, wait_for_port
-from devtools.provision import create_buckets, create_tables, local_refs
+from devtools.provision import create_buckets, create_keys, create_tables, local_refs
 from devtools.sfn_local import create_state_machines, enable_state_machine_execution, run_lambda_tasks_in_process
 from devtools.template import ROOT, functions, load_template, resources
 from export_service.api.deps import reset_dependencies
@@ -112,6 +112,7 @@ class JobStack:
         if not dynamodb.list_tables()["TableNames"]:  # the synchronous part, when it ran, created them already
             create_tables(dynamodb, self.refs)
         create_buckets(boto3.client("s3"), self.refs)
+        create_keys(boto3.client("kms"), self.refs)  # the manifest signing key the Finish step signs with
         create_state_machines(boto3.client("stepfunctions"), self.refs)
 
     def _configure_environment(self) -> None:

@@ -18,7 +18,8 @@ import boto3
 import requests
 
 from devtools.bench.baselines import bare_partitions, bare_read
-from devtools.bench.common import MIB, USER_AGENT, handler_event, log, timed_invoke
+from devtools.bench.common import MIB, USER_AGENT, handler_event, load_average, log, timed_invoke
+from devtools.bench.job_goals import Accepted, goals_report, run_busy_day, sync_handover, timed_post
 from devtools.bench.job_results import (
     FINISH_FUNCTION,
     PART_FUNCTION,
@@ -107,7 +108,10 @@ def run_job(stack: JobStack, result: JobResult, window: tuple[datetime, datetime
     result.began = time.perf_counter()
     _, response = timed_invoke(stack.functions[START_FUNCTION], event, status=202, what=f"POST {JOBS_ROUTE}")
     result.posted = time.perf_counter()
-    result.job_id = json.loads(response["body"])["metadata"]["jobId"]
+    accepted = json.loads(response["body"])
+    result.job_id = accepted["metadata"]["jobId"]
+    result.estimated = int(accepted["status"]["estimatedRecords"])
+    result.lower_bound = bool(accepted["status"].get("estimateIsLowerBound"))
     done = wait_for_job(stack, result.tenant, result.job_id, result.began, timeout)
     result.wall_s = done - result.began
     result.tasks = stack.timer.calls(result.job_id)
@@ -160,7 +164,8 @@ def _measure_job(stack: JobStack, result: JobResult, window: tuple[datetime, dat
     status = run_job(stack, result, window, timeout)
     log(
         f"  job {result.job_id} succeeded: {result.wall_s:.1f}s from the POST "
-        f"({size / result.wall_s:,.0f} rec/s); the POST answered 202 in {result.post_s:.2f}s"
+        f"({size / result.wall_s:,.0f} rec/s); the POST answered 202 in {result.post_s:.2f}s (estimatedRecords "
+        f"{result.estimated:,}{', at least' if result.lower_bound else ''}); load average {load_average()}"
     )
     split = job_split(result)
     if split is not None:
@@ -222,6 +227,8 @@ def run_jobs(
         log(f"  a job of {warm.size:,} records (handler imports, clients, moto's first calls): {warm.wall_s:.1f}s")
 
         results: list[JobResult] = []
+        accepted: list[Accepted] = []
+        busy: JobResult | None = None
         for size in args.job_sizes:
             log(f"\n{size:,} records:")
             result = JobResult(size=size, tenant=f"job-{size}")
@@ -238,8 +245,36 @@ def run_jobs(
                 log(f"  FAILED: {type(error).__name__}: {error}")
             for problem in result.problems:
                 log(f"  PROBLEM: {problem}")
+            if result.wall_s > 0:
+                accepted.append(timed_post(result))
+        if results:
+            largest = max(args.job_sizes)
+            handed = sync_handover(stack, f"job-{largest}", largest, window)
+            accepted.append(handed)
+            log(f"\n{handed.what} at {largest:,} records: 202 in {handed.seconds:.2f}s; load {load_average()}")
+        if args.busy_day_size:
+
+            def measure(result: JobResult, over: tuple[datetime, datetime]) -> None:
+                result.bare_s, _ = bare_read(client, table_name, bare_partitions(planner, result.tenant, over))
+                try:
+                    _measure_job(stack, result, over, args.job_timeout)
+                except Exception as error:
+                    result.problems.append(f"{type(error).__name__}: {error}")
+                    log(f"  FAILED: {type(error).__name__}: {error}")
+                for problem in result.problems:
+                    log(f"  PROBLEM: {problem}")
+
+            busy = run_busy_day(args, stack, table_name, args.busy_day_size, window, loaded, measure)
+            if not any(result.size == busy.size for result in results):
+                log(f"\n{busy.size:,} records spread over the window, for comparison:")
+                spread = JobResult(size=busy.size, tenant=f"job-{busy.size}")
+                ensure_loaded(loaded, table_name, spread.tenant, spread.size, window, args.load_threads)
+                measure(spread, window)
+                results.append(spread)
+            results.append(busy)
     finally:
         stack.stop()
         log("moto stopped")
     log("\n" + job_report(results))
+    log("\n" + goals_report([r for r in results if r is not busy], busy, accepted, load_average()))
     return results

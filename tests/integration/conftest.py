@@ -50,7 +50,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # moto's default StartExecution never runs an execution, so its jobs never end and would hold their tenant's
         # slots: no limit here; tests/integration/test_job_lifecycle.py sets one
         env.setenv("MAX_CONCURRENT_JOBS", "0")
-        # moto answers a Query at about 800 items/s: counts that the deployed half-second budget would cut short
+        # moto answers a Query at about 800 items/s: counts that the deployed quarter-second budget would cut short
         # (a 202's "at least N") run to the end here, where tests compare exact counts
         env.setenv("EXPORT_COUNT_SECONDS", "20")
         env.setattr(boto3, "DEFAULT_SESSION", None)  # a session made earlier would keep its credentials and region

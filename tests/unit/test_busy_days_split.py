@@ -69,7 +69,9 @@ def _part(day: datetime, days: int = 1, prefix: str = "", forward: bool = True) 
 
 SPREADS = {
     "uniform": lambda rng, n: [DAY + timedelta(milliseconds=rng.randrange(86_400_000)) for _ in range(n)],
-    "one burst hour": lambda rng, n: [DAY + timedelta(hours=9, milliseconds=rng.randrange(3_600_000)) for _ in range(n)],
+    "one burst hour": lambda rng, n: [
+        DAY + timedelta(hours=9, milliseconds=rng.randrange(3_600_000)) for _ in range(n)
+    ],
     "two bursts": lambda rng, n: [
         DAY + timedelta(hours=rng.choice((1, 20)), milliseconds=rng.randrange(600_000)) for _ in range(n)
     ],

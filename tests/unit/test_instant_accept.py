@@ -61,3 +61,9 @@ def test_parts_record_rows_so_far_now_and_then_and_a_retry_overwrites_its_own() 
     retried.done(100)
     assert records_so_far(jobs.item) == 150
     assert records_so_far({"state": "succeeded", "result": {"rows": 7}, part_attribute(0): 3}) == 7
+
+
+def test_a_count_up_to_its_floor_is_always_finished() -> None:
+    with count_budget(0.0, floor=300) as budget:
+        total = count_capped(_slow_count(0.001), [10] * 100, 1_000_000)
+    assert budget.cut and total == 300  # the floor's partitions counted, then the spent budget stops it

@@ -26,9 +26,10 @@ class Settings(BaseModel):
     # Matching records are counted up to this many ("at least N" beyond) when a request is too large: counting is
     # a read too, and the answer must come well within API Gateway's 29 s.
     count_cap: int = Field(default=100_000, ge=1)
-    # ... and for at most this long (between pages) before a 202 or such a 4xx answers: the answer comes at once
-    # whatever the size (then "at least N"); a job counts its rows as it goes (its status: recordsSoFar).
-    count_seconds: float = Field(default=0.5, gt=0, le=20)
+    # ... and, past the synchronous limit, for at most this long (between pages) before a 202 or such a 4xx
+    # answers: the answer comes at once whatever the size (then "at least N"); a job counts its rows as it goes
+    # (its status: recordsSoFar).
+    count_seconds: float = Field(default=0.25, gt=0, le=20)
     # Partitions read ahead (on threads) while the current page is formatted; 1 reads sequentially.
     read_prefetch: int = Field(default=2, ge=1, le=16)
     # Export jobs a tenant may run at once (MaxConcurrentJobsPerTenant); 0: no limit. Over it: 429 TOO_MANY_JOBS.

@@ -93,6 +93,7 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
         starter=starter,
         count_cap=settings.count_cap,
         count_seconds=settings.count_seconds,
+        count_floor=settings.sync_export_limit,
         signer=manifest_signer(profile),
         events=event_bus(profile),
         slots=slots if settings.max_concurrent_jobs else None,

@@ -10,14 +10,20 @@ from contextvars import ContextVar
 
 
 class CountBudget:
-    """Until when a count may go on; ``cut`` tells that it stopped before it was done (its total is a lower bound)."""
+    """Until when a count may go on, once it has counted ``floor`` matches (a count up to the synchronous limit is
+    always finished: it is a few small pages); ``cut`` tells that it stopped before it was done (a lower bound)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, floor: int = 0) -> None:
         self.deadline = time.monotonic() + seconds
+        self.floor = floor
+        self.counted = 0
         self.cut = False
 
+    def add(self, matches: int) -> None:
+        self.counted += matches
+
     def spent(self) -> bool:
-        if not self.cut and time.monotonic() >= self.deadline:
+        if not self.cut and self.counted >= self.floor and time.monotonic() >= self.deadline:
             self.cut = True
         return self.cut
 
@@ -30,9 +36,9 @@ def current_budget() -> CountBudget | None:
 
 
 @contextmanager
-def count_budget(seconds: float) -> Iterator[CountBudget]:
-    """Counts made inside (on this thread) stop once ``seconds`` are spent."""
-    budget = CountBudget(seconds)
+def count_budget(seconds: float, floor: int = 0) -> Iterator[CountBudget]:
+    """Counts made inside (on this thread) stop once ``seconds`` are spent and ``floor`` matches counted."""
+    budget = CountBudget(seconds, floor)
     token = _current.set(budget)
     try:
         yield budget

@@ -100,6 +100,8 @@ def query_count(client: Any, args: dict[str, Any], cap: int) -> int:
     while total < cap and not (budget is not None and budget.spent()):
         page = client.query(**args)
         total += page["Count"]
+        if budget is not None:
+            budget.add(page["Count"])
         last = page.get("LastEvaluatedKey")
         if not last:
             break

@@ -32,7 +32,7 @@ class ExportLimits:
     max_body_bytes: int
     count_cap: int
     prefetch: int = 2  # partitions read ahead while a page is formatted
-    count_seconds: float = 0.5  # what counting the matches of a too-large export may take (then "at least N")
+    count_seconds: float = 0.25  # what counting the matches of a too-large export may take (then "at least N")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,11 @@ def count_capped(count: Callable[[Any, int], int], parts: Sequence[Any], cap: in
     for part in parts:
         if budget is not None and budget.spent():
             return total
-        total += count(part, cap - total)
+        before = budget.counted if budget is not None else 0
+        counted = count(part, cap - total)
+        if budget is not None and budget.counted == before:  # a counter that does not report to the budget
+            budget.add(counted)
+        total += counted
         if total >= cap:
             return cap
     return total
@@ -240,8 +244,10 @@ def count_matches(
             total += len(page)
             if total >= cap:
                 return cap
-            if budget is not None and budget.spent():
-                return total
+            if budget is not None:
+                budget.add(len(page))
+                if budget.spent():
+                    return total
     finally:
         if hasattr(pages, "close"):
             pages.close()
@@ -255,10 +261,12 @@ def bounded_count(
     parts: Sequence[QueryPartition],
     cap: int,
     seconds: float,
+    floor: int = 0,
 ) -> tuple[int, bool]:
-    """How many rows the request matches, counted up to ``cap`` within ``seconds`` (between pages), and whether the
-    count was finished (else the number is a lower bound): what a 202 can say at once, whatever the size."""
-    with count_budget(seconds) as budget:
+    """How many rows the request matches, counted up to ``cap`` within ``seconds`` (between pages; but always up to
+    ``floor``), and whether the count was finished (else the number is a lower bound): what a 202 can say at once,
+    whatever the size."""
+    with count_budget(seconds, floor) as budget:
         total = count_matches(spec, request, stores, parts, cap)
     return total, not budget.cut and total < cap
 

@@ -59,7 +59,8 @@ class JobContext:
     files: FilesLike
     starter: ExecutionStarter | None = None
     count_cap: int = 100_000
-    count_seconds: float = 0.5  # the count before a 202 stops then (estimatedRecords is then a lower bound)
+    count_seconds: float = 0.25  # the count before a 202 stops then (estimatedRecords is then a lower bound) ...
+    count_floor: int = 10_000  # ... once it counted this many (the synchronous limit: a few small pages)
     signer: Signer | None = None  # signs manifests (the Finish step, synchronous answers with manifest=true)
     events: EventPublisher | None = None  # completion events (Finish, RecordFailure)
     slots: Slots | None = None  # the tenant's jobs running at once (None: no limit)
@@ -118,7 +119,7 @@ def start_job(
     plan = plan_parts(job, ctx.stores)
     if estimated is None:  # a count within a budget: the 202 comes at once whatever the size; the job counts the rest
         estimated, estimate_complete = bounded_count(
-            spec, job.request, ctx.stores, plan.parts, ctx.count_cap, ctx.count_seconds
+            spec, job.request, ctx.stores, plan.parts, ctx.count_cap, ctx.count_seconds, ctx.count_floor
         )
     job_id = new_job_id(now)
     expires = now + JOB_RETENTION
