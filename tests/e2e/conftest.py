@@ -72,6 +72,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env.pop(name)
     command = [sys.executable, "-m", "devtools.local_stack", "--port", str(port), "--dynamodb-port", str(ddb_port)]
     command += ["--moto-port", str(moto_port), "--anchor", ANCHOR.date().isoformat(), "--days", str(DAYS), "--quiet"]
+    # Tests send requests back to back: the tenants' usage plan must not throttle them (test_hardening_http gives a
+    # tenant a plan of its own to see the 429).
+    command += ["--parameter-overrides", "TenantRateLimit=1000", "TenantBurstLimit=2000"]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
