@@ -37,7 +37,7 @@ def _client(service: str, endpoint: str) -> Any:
         kwargs = {"endpoint_url": endpoint, "region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    return boto3.client(service, **kwargs)
+    return boto3.client(service, **kwargs)  # type: ignore[call-overload]
 
 
 def _store(args: argparse.Namespace) -> ApiKeyStore:
