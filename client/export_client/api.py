@@ -40,6 +40,7 @@ def make_session(retries: int = 5, backoff: float = 0.5) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = "gzip"  # what the client decodes (a synchronous export fits more rows so)
     return session
 
 

@@ -8,15 +8,18 @@ interruption), checked against the job's manifest (SHA-256, bytes, rows) and ren
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
+import urllib3
 
 from export_client.api import Api, Params, network_error
 from export_client.download import (
@@ -31,7 +34,7 @@ from export_client.download import (
     write_sidecar,
 )
 from export_client.errors import ClientError, Exit
-from export_client.ui import Stopwatch, Ui, human_bytes
+from export_client.ui import ByteProgress, Stopwatch, Ui, human_bytes
 from export_client.verify import Facts, count_rows, facts, format_of, mismatches, repr_digest_sha256, sha256_of
 
 ASYNC_ONLY_FORMATS = frozenset({"parquet"})  # formats only an export job writes
@@ -73,7 +76,8 @@ class Summary:
 
 
 def route_for(dataset: str) -> str:
-    return "/v1/audit/export" if dataset == "audit" else f"/v1/export/{dataset}"
+    """The synchronous route of a dataset (the incident list's file is its list route with format=csv)."""
+    return {"audit": "/v1/audit/export", "incident-list": "/v1/incidents"}.get(dataset, f"/v1/export/{dataset}")
 
 
 def _filename_from(response: requests.Response) -> str | None:
@@ -221,32 +225,55 @@ def download_job(
     raise AssertionError("unreachable")
 
 
+def _received(response: requests.Response, out: BinaryIO, progress: ByteProgress) -> str:
+    """Write the answer's body, decoded, to ``out``; returns the SHA-256 of the bytes as sent (RFC 9530's
+    ``Repr-Digest`` covers the content coding: of the gzip bytes, for a gzip-encoded answer)."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise ClientError(Exit.NETWORK, f"the answer is {encoding}-encoded; only gzip was accepted")
+    inflate = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16) if encoding == "gzip" else None
+    sent = hashlib.sha256()
+    for chunk in response.raw.stream(256 * 1024, decode_content=False):
+        sent.update(chunk)
+        progress.advance(len(chunk))
+        out.write(inflate.decompress(chunk) if inflate else chunk)
+    if inflate:
+        out.write(inflate.flush())
+        if not inflate.eof:
+            raise ClientError(Exit.NETWORK, "the gzip-encoded answer ended early")
+    return sent.hexdigest()
+
+
 def save_answer(response: requests.Response, output: Path | None, ui: Ui, stopwatch: Stopwatch) -> Summary:
-    """A 200 answer streamed to disk (decoded if it came gzip-encoded), counted, checked, renamed into place."""
+    """A 200 answer streamed to disk (decoded if it came gzip-encoded), counted, checked against the answer's
+    ``Repr-Digest`` and ``X-Record-Count`` when it has them, and renamed into place."""
     final = target_path(output, _filename_from(response) or "export")
     part = part_path(final)
     discard(part)
     fmt = format_of(final.name) or format_of(_filename_from(response) or "")
     length = response.headers.get("Content-Length")
-    encoded = bool(response.headers.get("Content-Encoding"))
     try:
         with ui.download(final.name) as bar, part.open("wb") as out:
-            bar.start(int(length) if length and length.isdigit() and not encoded else None, 0)
-            for chunk in response.iter_content(256 * 1024):
-                out.write(chunk)
-                bar.advance(len(chunk))
-    except requests.RequestException as error:
+            bar.start(int(length) if length and length.isdigit() else None, 0)
+            sent = _received(response, out, bar)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, zlib.error) as error:
         discard(part)
         raise network_error("the service", error) from None
+    except ClientError:
+        discard(part)
+        raise
     finally:
         response.close()
     digest, size = sha256_of(part)
     got = Facts(sha256=digest, bytes=size, rows=count_rows(part, fmt))
     expected = repr_digest_sha256(response.headers.get("Repr-Digest"))
-    problems = mismatches(got, sha256=expected, size=None, rows=None)
+    count = response.headers.get("X-Record-Count", "")
+    problems = mismatches(
+        Facts(sent, size, got.rows), sha256=expected, size=None, rows=int(count) if count.isdigit() else None
+    )
     if problems:
         discard(part)
-        raise ClientError(Exit.VERIFY, f"{final.name} does not match the answer's Repr-Digest: {problems[0]}")
+        raise ClientError(Exit.VERIFY, f"{final.name} does not match the answer's Repr-Digest: {'; '.join(problems)}")
     promote(part, final)
     return Summary(
         file=str(final),
@@ -256,6 +283,7 @@ def save_answer(response: requests.Response, output: Path | None, ui: Ui, stopwa
         verified="repr-digest" if expected else "rows",
         path="sync",
         seconds=stopwatch.seconds,
+        extra={"content_encoding": response.headers.get("Content-Encoding", "identity")},
     )
 
 
@@ -292,8 +320,8 @@ def run_export(
         job = api.start_export(job_body(request))
     else:
         params: dict[str, Sequence[str]] = dict(request.params)
-        if request.fmt:
-            params["format"] = [request.fmt]
+        if request.fmt or request.dataset == "incident-list":  # the list's file is its CSV (else JSON pages)
+            params["format"] = [request.fmt or "csv"]
         query: Params = params
         response = api.request("GET", route_for(request.dataset), params=query, stream=True)
         if response.status_code == 200:

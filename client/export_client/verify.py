@@ -99,16 +99,112 @@ def count_json_envelope(path: Path) -> int:
     return records
 
 
+class _Compact:
+    """Just enough of Thrift's compact protocol to read a Parquet footer's ``FileMetaData.num_rows`` (field 3)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._at = data, 0
+
+    def _byte(self) -> int:
+        value = self._data[self._at]
+        self._at += 1
+        return value
+
+    def _varint(self) -> int:
+        shift = result = 0
+        while True:
+            byte = self._byte()
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return result
+            shift += 7
+
+    def _zigzag(self) -> int:
+        value = self._varint()
+        return (value >> 1) ^ -(value & 1)
+
+    def _skip(self, kind: int) -> None:
+        if kind in (1, 2):  # booleans: in the field header
+            return
+        if kind == 3:
+            self._at += 1
+        elif kind in (4, 5, 6):
+            self._varint()
+        elif kind == 7:
+            self._at += 8
+        elif kind == 8:
+            length = self._varint()  # read before moving: ``self._at += self._varint()`` would add to the old position
+            self._at += length
+        elif kind in (9, 10):
+            header = self._byte()
+            size = header >> 4 if header >> 4 != 15 else self._varint()
+            for _ in range(size):
+                self._skip_element(header & 0x0F)
+        elif kind == 11:
+            size = self._varint()
+            types = self._byte() if size else 0
+            for _ in range(size):
+                self._skip_element(types >> 4)
+                self._skip_element(types & 0x0F)
+        elif kind == 12:
+            self._fields(stop_at=None)
+        else:
+            raise ValueError(f"unknown Thrift type {kind}")
+
+    def _skip_element(self, kind: int) -> None:
+        if kind in (1, 2):  # a boolean inside a list or map takes a byte
+            self._at += 1
+        else:
+            self._skip(kind)
+
+    def _fields(self, stop_at: int | None) -> int | None:
+        field = 0
+        while True:
+            header = self._byte()
+            kind = header & 0x0F
+            if kind == 0:
+                return None
+            delta = header >> 4
+            field = field + delta if delta else self._zigzag()
+            if field == stop_at and kind == 6:
+                return self._zigzag()
+            self._skip(kind)
+
+    def num_rows(self) -> int:
+        rows = self._fields(stop_at=3)
+        if rows is None:
+            raise ValueError("no num_rows in the footer")
+        return rows
+
+
+def count_parquet(path: Path) -> int:
+    """The row count a Parquet file's footer states (FileMetaData.num_rows), read without a Parquet library."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        if size < 12:
+            raise ValueError("too short for a Parquet file")
+        handle.seek(size - 8)
+        tail = handle.read(8)
+        length = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or length > size - 12:
+            raise ValueError("no Parquet footer")
+        handle.seek(size - 8 - length)
+        return _Compact(handle.read(length)).num_rows()
+
+
 def count_rows(path: Path, fmt: str) -> int | None:
-    """The file's record count for the tabular formats; None for others (a PDF, Parquet: checked by digest)."""
+    """The file's record count for the tabular formats and Parquet; None for others (a PDF: checked by digest)."""
     try:
+        if fmt == "parquet":
+            return count_parquet(path)
         if fmt == "csv":
             return count_csv(path)
         if fmt == "jsonl":
             return count_jsonl(path)
         if fmt == "json":
             return count_json_envelope(path)
-    except (UnicodeDecodeError, csv.Error) as error:
+    except (UnicodeDecodeError, csv.Error, ValueError, IndexError) as error:
         raise ClientError(Exit.VERIFY, f"{path.name} is not a readable {fmt} file: {error}") from None
     return None
 

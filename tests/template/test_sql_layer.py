@@ -1,5 +1,5 @@
 """The SqlLayer: DuckDB pinned exactly, installed by the tests at that version, built for the functions' runtime and
-attached only to the functions that run SQL."""
+attached only to the functions that run SQL and to the export job workers that write Parquet."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ pytestmark = pytest.mark.template
 
 SQL_REQUIREMENTS = ROOT / "layers" / "sql" / "requirements.txt"
 SQL_FUNCTIONS = {"IncidentDebugRecordsFunction", "SampleDataFunction"}
+PARQUET_WRITERS = {"ExportPartFunction", "ExportFinishFunction"}  # format=parquet jobs (logic/parquet_files.py)
 
 
 def test_duckdb_is_pinned_exactly_with_no_dependency_left_unpinned():
@@ -26,7 +27,7 @@ def test_duckdb_is_pinned_exactly_with_no_dependency_left_unpinned():
     assert "-r layers/sql/requirements.txt" in _requirement_lines(ROOT / "requirements-dev.txt")
 
 
-def test_the_sql_layer_is_built_for_the_runtime_and_only_the_sql_functions_carry_it():
+def test_the_sql_layer_is_built_for_the_runtime_and_only_sql_functions_and_parquet_writers_carry_it():
     template = load_template()
     runtime = template["Globals"]["Function"]["Runtime"]
     layer = template["Resources"]["SqlLayer"]
@@ -37,4 +38,4 @@ def test_the_sql_layer_is_built_for_the_runtime_and_only_the_sql_functions_carry
         for name, fn in resources(template, "AWS::Serverless::Function").items()
         if {"Ref": "SqlLayer"} in fn["Properties"].get("Layers", [])
     }
-    assert carriers == SQL_FUNCTIONS
+    assert carriers == SQL_FUNCTIONS | PARQUET_WRITERS

@@ -132,3 +132,23 @@ def test_repr_digest_and_mismatches():
         "10 bytes instead of 11",
         "3 records instead of 4",
     ]
+
+
+def test_parquet_row_counts_come_from_the_footer_without_a_parquet_library(tmp_path):
+    import duckdb  # noqa: PLC0415 - writers for the test files only
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    by_duckdb, by_arrow, empty = tmp_path / "d.parquet", tmp_path / "a.parquet", tmp_path / "e.parquet"
+    duckdb.sql(f"COPY (SELECT range AS n, 'x' || range AS s, NOW() AS t FROM range(250000)) TO '{by_duckdb}'")
+    table = pa.table({"a": list(range(1000)), "m": [{"k": [1, 2]}] * 1000, "b": [True, False] * 500})
+    pq.write_table(table, by_arrow, row_group_size=300)
+    pq.write_table(pa.table({"x": pa.array([], pa.int64())}), empty)
+    assert verify.count_rows(by_duckdb, "parquet") == 250_000
+    assert verify.count_rows(by_arrow, "parquet") == 1000
+    assert verify.count_rows(empty, "parquet") == 0
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(by_arrow.read_bytes()[:-3])
+    with pytest.raises(ClientError) as raised:
+        verify.count_rows(cut, "parquet")
+    assert raised.value.code is Exit.VERIFY

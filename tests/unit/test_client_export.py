@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from collections.abc import Iterator
@@ -26,9 +27,11 @@ class SyncAnswer:
     def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.status_code, self._body, self.headers = status, body, headers
         self.closed = False
+        self.raw = self
 
-    def iter_content(self, size: int) -> Iterator[bytes]:
-        yield from (self._body[at : at + size] for at in range(0, len(self._body), size))
+    def stream(self, size: int, decode_content: bool = True) -> Iterator[bytes]:
+        assert not decode_content  # the client hashes the bytes as sent, then decodes them itself
+        yield from (self._body[at : at + 5] for at in range(0, len(self._body), 5))
 
     def json(self) -> Any:
         return json.loads(self._body)
@@ -219,3 +222,25 @@ def test_a_200_answer_that_does_not_match_its_digest_is_refused(tmp_path):
         _run(FakeApi(store, sync=SyncAnswer(200, body, headers)), store, tmp_path)
     assert raised.value.code is Exit.VERIFY
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gzip_encoded_200_is_decoded_its_digest_taken_as_sent_and_its_record_count_checked(tmp_path):
+    body = CSV.encode()
+    packed = gzip.compress(body)
+    headers = {
+        "Content-Disposition": 'attachment; filename="a.csv"',
+        "Content-Encoding": "gzip",
+        "Repr-Digest": _digest_header(packed),  # RFC 9530: of the representation, content coding included
+        "X-Record-Count": "50",
+    }
+    store = FakeStore()
+    summary = _run(FakeApi(store, sync=SyncAnswer(200, packed, headers)), store, tmp_path)
+    assert (tmp_path / "a.csv").read_bytes() == body
+    assert (summary.verified, summary.rows, summary.bytes) == ("repr-digest", 50, len(body))
+    assert summary.sha256 == hashlib.sha256(body).hexdigest()  # the file's own digest, as saved
+    assert summary.as_json()["content_encoding"] == "gzip"
+    wrong = {**headers, "X-Record-Count": "51"}
+    with pytest.raises(ClientError) as raised:
+        _run(FakeApi(store, sync=SyncAnswer(200, packed, wrong)), store, tmp_path / "b.csv")
+    assert raised.value.code is Exit.VERIFY and "50 records instead of 51" in raised.value.message
+    assert not (tmp_path / "b.csv").exists()

@@ -5,6 +5,7 @@ very answer, stored beside the jobs' manifests and linked from the answer."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -93,8 +94,11 @@ def sync_manifest_link(
     fmt: str,
     now: datetime,
 ) -> str:
-    """Sign and store the manifest of this exact answer; returns a link to it, presigned for 300 s."""
+    """Sign and store the manifest of this exact answer; returns a link to it, presigned for 300 s. A gzip-encoded
+    answer's manifest describes the file the client saves (decoded), as a job's manifest does."""
     data = body_bytes(result.body)
+    if result.encoding == "gzip":
+        data = gzip.decompress(data)
     start, end, _bounded = spec.bounds(request) if request is not None else (None, None, False)
     entry = file_entry(
         result.filename,

@@ -74,15 +74,28 @@ def base_path(request_path: str, path: str) -> str:
     return request_path[: -len(path)] if path and request_path.endswith(path) else ""
 
 
-def export_limits(settings: Settings) -> ExportLimits:
-    """The synchronous limits from validated settings."""
+def export_limits(settings: Settings, *, gzip: bool = False) -> ExportLimits:
+    """The synchronous limits from validated settings (``gzip``: the answer will be compressed, see accepts_gzip)."""
     return ExportLimits(
         settings.sync_export_limit,
         settings.max_response_bytes,
         settings.count_cap,
         settings.read_prefetch,
+        gzip=gzip,
         count_seconds=settings.count_seconds,
     )
+
+
+def accepts_gzip(router: Router) -> bool:
+    """The request's Accept-Encoding accepts gzip (``gzip`` or ``*`` without ``q=0``)."""
+    headers = request_event(router).headers or {}
+    value = next((v for k, v in headers.items() if k.lower() == "accept-encoding" and v), "")
+    for part in value.split(","):
+        coding, _, parameters = part.partition(";")
+        refused = parameters.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        if coding.strip().lower() in ("gzip", "*") and not refused:
+            return True
+    return False
 
 
 def file_or_job(
@@ -200,4 +213,7 @@ def file_response(result: ExportBody, *, tenant: str, dataset: str, fmt: StrEnum
         },
     )
     response.base64_encoded = binary  # what Powertools sets itself for a bytes body
+    if result.encoding:  # a gzip-compressed file (the request accepted it): decoded by the client, not a .gz file
+        response.headers["Content-Encoding"] = result.encoding
+    response.headers["Vary"] = "Accept-Encoding"
     return response

@@ -107,7 +107,8 @@ def job_query(spec: ExportSpec[Any], fmt: ExportFormat, params: Mapping[str, Any
     """A job's parameters (a POST body's or a stored job's) validated by the dataset's query model."""
     given = _as_parameters(spec, params)
     if "format" in spec.query.model_fields and "file_type" not in given:
-        given.setdefault("format", fmt.value)
+        # a Parquet file holds the rows the CSV export would (typed): the query renders them as for CSV
+        given.setdefault("format", (ExportFormat.CSV if fmt is ExportFormat.PARQUET else fmt).value)
     try:
         query = spec.query.model_validate(given)
     except ValidationError as invalid:
@@ -122,7 +123,7 @@ def job_query(spec: ExportSpec[Any], fmt: ExportFormat, params: Mapping[str, Any
     if getattr(query, "fmt", None) not in (None, *TABULAR_FORMATS):
         parameter = getattr(query, "format_parameter", "format")
         raise InvalidParameterError(
-            f"a {query.fmt.value} report is made synchronously only; export jobs write csv, json or jsonl",  # type: ignore[attr-defined]
+            f"a {query.fmt.value} report is made synchronously only; export jobs write csv, json, jsonl or parquet",  # type: ignore[attr-defined]
             parameter=parameter,
         )
     return query

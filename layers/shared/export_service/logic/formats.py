@@ -17,6 +17,7 @@ CONTENT_TYPES: dict[ExportFormat, str] = {
     ExportFormat.JSON: "application/json",
     ExportFormat.JSONL: "application/x-ndjson",
     ExportFormat.PDF: "application/pdf",
+    ExportFormat.PARQUET: "application/vnd.apache.parquet",
 }
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Google Sheets (OWASP CSV injection).
@@ -142,6 +143,8 @@ def make_writer(
     """``header=False``: the body of a part file (no CSV header or BOM; JSON records without brackets)."""
     if fmt is ExportFormat.PDF:
         raise ValueError("a PDF is a report with its own renderer, not a stream of records")
+    if fmt is ExportFormat.PARQUET:
+        raise ValueError("a Parquet file is written by export jobs (logic/parquet_files.py), not as text")
     if fmt is ExportFormat.CSV:
         return CsvWriter(out, columns, bom=bom and header, header=header)
     if fmt is ExportFormat.JSONL:

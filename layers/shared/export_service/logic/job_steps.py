@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
+from export_service.logic import parquet_files
 from export_service.logic.balance import balanced_chunks
 from export_service.logic.datasets import AUDIT, export_spec, read_permission
 from export_service.logic.export_engine import ExportSpec, bounded_count, envelope_metadata, require_read
@@ -94,8 +95,9 @@ def start_requested_job(
     spec = export_spec(dataset)
     require_read(spec, principal)  # who may read the rows comes before what was asked of them
     query = job_query(spec, fmt, params)
-    # a dataset whose parameters name the format (file_type) says what the file is
-    return start_job(ctx, principal, spec, getattr(query, "fmt", fmt), query, now, audit=audit)
+    # a dataset whose parameters name the format (file_type) says what the file is; Parquet is the job's own
+    fmt = fmt if fmt is ExportFormat.PARQUET else getattr(query, "fmt", fmt)
+    return start_job(ctx, principal, spec, fmt, query, now, audit=audit)
 
 
 def start_job(
@@ -202,7 +204,10 @@ def run_part(ctx: JobContext, tenant: str, job_id: str, plan_key: str, index: in
     upload = ctx.files.upload(key, "application/octet-stream")
     progress = PartProgress(ctx.jobs, tenant, job_id, index)
     try:
-        rows = export_part(spec, ctx.stores, group, upload, progress)
+        if spec.fmt is ExportFormat.PARQUET:  # a Parquet part file (typed columns; DuckDB in the job workers)
+            rows = parquet_files.write_part(spec.spec.read(spec.request, ctx.stores, group, 1), spec.columns, upload)
+        else:
+            rows = export_part(spec, ctx.stores, group, upload, progress)
         upload.close()
     except BaseException:
         upload.abort()
@@ -225,7 +230,11 @@ def run_finish(
     key = f"{job_prefix(tenant, job_id)}/{job['filename']}"
     upload = ctx.files.upload(key, CONTENT_TYPES[spec.fmt])
     try:
-        stitch(spec, ctx.files, upload, [(r["key"], int(r["rows"])) for r in ordered], metadata)
+        parts = [(r["key"], int(r["rows"])) for r in ordered]
+        if spec.fmt is ExportFormat.PARQUET:  # one Parquet file of row groups, the parts in order
+            parquet_files.merge_parts(ctx.files, parts, upload, expected_rows=total)
+        else:
+            stitch(spec, ctx.files, upload, parts, metadata)
         sha256 = upload.close()
     except BaseException:
         upload.abort()  # no multipart upload is left behind (its parts would be stored, and billed, for a day)

@@ -12,12 +12,14 @@ from export_service.errors import InvalidParameterError
 
 
 class ExportFormat(StrEnum):
-    """Every file an export can be: the tabular formats, and the audit log's PDF report (synchronous only)."""
+    """Every file an export can be: the tabular formats, the audit log's PDF report (synchronous only) and Parquet
+    (typed columns; written by export jobs only)."""
 
     CSV = "csv"
     JSON = "json"
     JSONL = "jsonl"
     PDF = "pdf"
+    PARQUET = "parquet"
 
 
 class Face(StrEnum):
@@ -39,6 +41,8 @@ class Face(StrEnum):
 # What a dataset without a report (and every export job) produces.
 TabularFormat = Literal["csv", "json", "jsonl"]
 TABULAR_FORMATS = (ExportFormat.CSV, ExportFormat.JSON, ExportFormat.JSONL)
+# What an export job writes: the tabular formats, and Parquet (the CSV's rows with typed columns)
+JobFormat = Literal["csv", "json", "jsonl", "parquet"]
 
 
 class QueryModel(BaseModel):

@@ -7,7 +7,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face
-from export_service.api.job_responses import audit_export_job_accepted, export_limits, file_or_job, serve_file
+from export_service.api.job_responses import (
+    accepts_gzip,
+    audit_export_job_accepted,
+    export_limits,
+    file_or_job,
+    serve_file,
+)
 from export_service.errors import InvalidParameterError
 from export_service.logic.audit_export import MAX_PDF_RECORDS, export_audit_pdf
 from export_service.logic.datasets import AUDIT_EXPORT, RUNBOOK_AUDIT_EXPORT
@@ -65,7 +71,7 @@ def get_audit_export(query: Annotated[AuditExportQuery, Query()]) -> Response[st
     request = spec.build(principal.tenant_id, query, now)
     if runbook and request.fmt not in (ExportFormat.CSV, ExportFormat.JSON):
         raise InvalidParameterError("this audit export answers csv or json", parameter=query.format_parameter)
-    limits = export_limits(deps.settings)
+    limits = export_limits(deps.settings, gzip=accepts_gzip(router))  # a PDF is never compressed
     if request.fmt is ExportFormat.PDF:  # synchronous only: over 5,000 records is a 400, never a job
         pdf = export_audit_pdf(request, deps.audit_store, limits, now, parameter=query.format_parameter)
         return serve_file(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller
-from export_service.api.job_responses import export_limits, file_or_job
+from export_service.api.job_responses import accepts_gzip, export_limits, file_or_job
 from export_service.logic.dataset_export import SORTABLE_FIELDS, parse_dataset
 from export_service.logic.datasets import EXPORTS
 from export_service.logic.export_engine import export_inline
@@ -52,7 +52,8 @@ def get_dataset_export(
     deps = get_dependencies()
     now = utc_now()
     request = spec.build(principal.tenant_id, query, now)
-    result = export_inline(spec, request, query, query.fmt, deps, export_limits(deps.settings), now)
+    limits = export_limits(deps.settings, gzip=accepts_gzip(router))
+    result = export_inline(spec, request, query, query.fmt, deps, limits, now)
     return file_or_job(
         result, router=router, spec=spec, principal=principal, fmt=query.fmt, now=now, request=request, query=query
     )

@@ -27,7 +27,7 @@ from export_service.logic.job_steps import (
     start_requested_job,
 )
 from export_service.models.api_keys import Permission, Principal
-from export_service.models.export import ExportFormat, Face, TabularFormat
+from export_service.models.export import ExportFormat, Face, JobFormat
 from export_service.timefmt import utc_now
 
 # Starting a job needs EXPORTS_WRITE (and the dataset's read permission, checked with the body). A job is seen with
@@ -45,7 +45,7 @@ class StartExport(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     dataset: str = Field(description=", ".join(DATASET_NAMES))
-    format: TabularFormat = "csv"
+    format: JobFormat = Field("csv", description="csv (default), json, jsonl, or parquet (typed columns)")
 
     def parameters(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from export_service.api.deps import cursor_key, get_dependencies
 from export_service.api.endpoint import EndpointRouter, caller, face
-from export_service.api.job_responses import export_limits, file_or_job
+from export_service.api.job_responses import accepts_gzip, export_limits, file_or_job
 from export_service.errors import InvalidParameterError
 from export_service.logic.alerts import find_alerts, incident_alert_filter
 from export_service.logic.datasets import INCIDENT_LIST_EXPORT
@@ -110,7 +110,7 @@ def get_incidents(query: Annotated[IncidentListQuery, Query()]) -> Response[str]
         return Response(status_code=200, content_type=JSON, body=body)
     request = build_incident_filter(principal.tenant_id, query, now)
     if query.format == "csv":
-        limits = export_limits(deps.settings)
+        limits = export_limits(deps.settings, gzip=accepts_gzip(list_router))
         spec = INCIDENT_LIST_EXPORT
         result = export_inline(spec, request, query.filters(), ExportFormat.CSV, deps, limits, now)
         return file_or_job(
