@@ -56,7 +56,8 @@ def test_the_nightly_schedule_delivers_an_eventbridge_event_to_the_dispatcher():
     from devtools.nightly import EVENT_PATH  # noqa: PLC0415
 
     fn = load_template()["Resources"]["NightlyDispatchFunction"]["Properties"]
-    (schedule,) = (event for event in fn["Events"].values() if event["Type"] == "ScheduleV2")
+    schedule = fn["Events"]["Nightly"]  # (the other schedule, CommitDeadline, checks nights: test_template_alarms)
+    assert schedule["Type"] == "ScheduleV2"
     props = schedule["Properties"]
     assert props["ScheduleExpressionTimezone"] == "UTC"
     text = props["Input"]["Fn::Sub"]
