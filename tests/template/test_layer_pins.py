@@ -72,7 +72,13 @@ def test_the_layer_is_built_for_the_functions_runtime_and_functions_bring_no_pac
     template = load_template()
     runtime = template["Globals"]["Function"]["Runtime"]
     layer = template["Resources"]["SharedLayer"]
-    assert layer["Metadata"]["BuildMethod"] == runtime
+    # built by layers/shared/Makefile (the packages for the runtime, and bytecode: /opt is read-only in Lambda, so
+    # a layer of sources would be compiled again at every cold start)
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "layers" / "shared" / "Makefile").read_text()
+    version = runtime.removeprefix("python")
+    assert f"PYTHON ?= {runtime}" in makefile and f"--python-version {version}" in makefile
+    assert "--platform manylinux2014_x86_64" in makefile and "compileall" in makefile
     assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
     # A function's own packages would sit in /var/task, ahead of the layer on sys.path, unpinned by the layer's file.
     for spec in functions(local_refs()).values():

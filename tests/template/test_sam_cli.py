@@ -47,6 +47,10 @@ def test_sam_build_packages_functions_and_layer(tmp_path):
     assert (layer / "export_service" / "fonts" / "DejaVuSansCondensed.ttf").is_file()
     assert (layer / "export_service" / "locales" / "de" / "LC_MESSAGES" / "audit_report.po").is_file()
     assert (layer / "fpdf").is_dir() and (layer / "babel").is_dir() and (layer / "tzdata").is_dir()
+    # compiled bytecode beside every module (Lambda's /opt is read-only: sources would be compiled at each cold start)
+    modules = [path for path in layer.rglob("*.py") if "site-packages" not in path.parts]
+    compiled = {path.parent.parent / (path.name.split(".")[0] + ".py") for path in layer.rglob("__pycache__/*.pyc")}
+    assert modules and set(modules) <= compiled
     for name in ("AuthorizerFunction", "AuditExportFunction", "DatasetExportFunction", "ExportPartFunction"):
         assert (build_dir / name / "app.py").is_file()
     # The layer ships exactly the pinned distributions at the pinned versions, nothing unpinned besides.
