@@ -121,5 +121,13 @@ def test_nightly_steps_write_only_their_own_files_and_table():
     for statement in _statements(fns["NightlySourceFunction"]):
         assert not any(action.startswith("dynamodb:") and action != "dynamodb:Query" for action in statement["Action"])
     for statement in _statements(fns["NightlyCommitFunction"]):
-        assert all(action.startswith("dynamodb:") for action in _listed(statement["Action"]))
-        assert _listed(statement["Resource"]) == [{"Fn::GetAtt": ["ExportRequestsTable", "Arn"]}]
+        actions = _listed(statement["Action"])
+        if all(action.startswith("dynamodb:") for action in actions):
+            assert _listed(statement["Resource"]) == [{"Fn::GetAtt": ["ExportRequestsTable", "Arn"]}]
+            continue
+        # the night's signed manifest beside its files, its signature, its completion event (docs/verify.md)
+        assert actions in (["s3:PutObject"], ["kms:Sign"], ["events:PutEvents"]), actions
+        if actions == ["s3:PutObject"]:
+            assert [str(resource) for resource in _listed(statement["Resource"])] == [
+                str({"Fn::Sub": "${ExportBucket.Arn}/nightly/*"})
+            ]

@@ -156,3 +156,26 @@ def test_events_have_the_samples_shape_and_carry_no_link_or_data(sample, detail_
         assert type(detail[name]) is type(value), name
     text = json.dumps(detail) + json.dumps(event)
     assert "http" not in text and "X-Amz" not in text  # keys, counts and digests; never a link
+
+
+def test_a_failed_job_sends_its_event_with_the_reason_callers_see():
+    from export_service.logic.job_steps import JobContext, run_fail  # noqa: PLC0415
+    from tests.unit.integrity_support import MemoryBus  # noqa: PLC0415
+
+    class Jobs:
+        def __init__(self) -> None:
+            self.item = dict(JOB, state="processing")
+
+        def update(self, tenant, job_id, fields):
+            self.item.update(fields)
+
+        def get(self, tenant, job_id):
+            return dict(self.item)
+
+    bus = MemoryBus()
+    context = JobContext(stores=None, jobs=Jobs(), files=None, events=bus)  # type: ignore[arg-type]
+    error = {"Error": "States.TaskFailed", "Cause": json.dumps({"errorType": "InvalidRangeError", "errorMessage": "x"})}
+    run_fail(context, "acme", JOB["job_id"], error, NOW)
+    [(detail_type, detail)] = bus.events
+    assert detail_type == JOB_FAILED and detail["jobId"] == JOB["job_id"] and detail["error"] == "x"
+    assert detail["failedAt"] == "2026-06-02T04:03:00.000Z" and detail["state"] == "failed"

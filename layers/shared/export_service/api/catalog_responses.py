@@ -15,7 +15,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from export_service.api.deps import get_dependencies
 from export_service.api.endpoint import request_event
+from export_service.api.export_integrity import audit_action
 from export_service.api.job_responses import file_or_job, file_response
+from export_service.logic.export_audit import ExportAction
 from export_service.logic.export_engine import (
     ExportBody,
     ExportLimits,
@@ -66,8 +68,20 @@ def answer(
         packed = gzip.compress(text.encode("utf-8"), compresslevel=6)
         if len(base64.b64encode(packed)) <= settings.max_response_bytes:
             compressed = replace(result, body=packed)
+            audit_action(  # every export is audited before it leaves (logic/export_audit.py)
+                router,
+                principal,
+                ExportAction.SYNC,
+                dataset=spec.name,
+                filter_=query.parameters(),
+                records=result.records,
+                now=now,
+                details={"format": fmt.value},
+            )
             return gzip_response(compressed, tenant=principal.tenant_id, dataset=spec.name, fmt=fmt)
         plan = spec.plan(request, deps)
         matched = count_matches(spec, request, deps, plan.parts, limits.count_cap)
         result = TooLarge(too_large("bytes", matched, limits, spec.narrow), matched, query)
-    return file_or_job(result, router=router, spec=spec, principal=principal, fmt=fmt, now=now)
+    return file_or_job(
+        result, router=router, spec=spec, principal=principal, fmt=fmt, now=now, request=request, query=query
+    )
