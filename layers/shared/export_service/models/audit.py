@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
@@ -132,15 +132,19 @@ def metadata_field(key: str) -> str:
 
 
 # One optional parameter per documented metadata key, named metadata[<key>].
-AuditExportQuery = create_model(
-    "AuditExportQuery",
-    __base__=_AuditExportParameters,
-    __doc__="The audit export's parameters (GET and the job that re-runs it).",
-    **{
-        metadata_field(key): (str | None, Field(None, alias=metadata_parameter(key), description=_META))
-        for key in METADATA_KEYS
-    },
-)
+_METADATA_FIELDS: dict[str, Any] = {
+    metadata_field(key): (str | None, Field(None, alias=metadata_parameter(key), description=_META))
+    for key in METADATA_KEYS
+}
+if TYPE_CHECKING:  # the generated fields are read through metadata_filters(); the rest is the base's
+    AuditExportQuery = _AuditExportParameters
+else:
+    AuditExportQuery = create_model(
+        "AuditExportQuery",
+        __base__=_AuditExportParameters,
+        __doc__="The audit export's parameters (GET and the job that re-runs it).",
+        **_METADATA_FIELDS,
+    )
 
 
 def encode_metadata(metadata: dict[str, str]) -> str:
