@@ -331,8 +331,15 @@ def run_export(
             raise ClientError(Exit.FAILURE, f"unexpected answer HTTP {response.status_code}")
         job = response.json()
         ui.note(f"the export is too large for one answer: job {job['metadata']['jobId']} started")
-    job = wait_for_job(api, job, ui, timeout=timeout, poll=poll)
-    return download_job(api, session, job, output, ui, stopwatch)
+    job_id = job["metadata"]["jobId"]
+    try:
+        job = wait_for_job(api, job, ui, timeout=timeout, poll=poll)
+        return download_job(api, session, job, output, ui, stopwatch)
+    except KeyboardInterrupt:  # the job goes on; what was downloaded is kept for a resume
+        where = f" -o {output}" if output else ""
+        raise ClientError(
+            Exit.INTERRUPTED, f"interrupted; the job goes on: collect it with exports jobs download {job_id}{where}"
+        ) from None
 
 
 def collect_job(

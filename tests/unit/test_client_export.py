@@ -244,3 +244,17 @@ def test_a_gzip_encoded_200_is_decoded_its_digest_taken_as_sent_and_its_record_c
         _run(FakeApi(store, sync=SyncAnswer(200, packed, wrong)), store, tmp_path / "b.csv")
     assert raised.value.code is Exit.VERIFY and "50 records instead of 51" in raised.value.message
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_ctrl_c_during_a_job_says_how_to_collect_it(tmp_path):
+    store = FakeStore()
+    api = FakeApi(store)
+
+    def interrupted(job_id: str) -> dict[str, Any]:
+        raise KeyboardInterrupt
+
+    api.job = interrupted  # type: ignore[method-assign]
+    with pytest.raises(ClientError) as raised:
+        _run(api, store, tmp_path / "a.csv")
+    assert raised.value.code is Exit.INTERRUPTED
+    assert f"exports jobs download {JOB_ID} -o {tmp_path / 'a.csv'}" in raised.value.message
