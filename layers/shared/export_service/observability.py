@@ -18,22 +18,68 @@ subsegments (``## read``, ``## format``, ``## upload``)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 __all__ = ["MetricUnit", "count_rejection", "emit", "logger", "metrics", "phase", "record_export", "tracer"]
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def tracing_disabled() -> bool:
+    """POWERTOOLS_TRACE_DISABLED, read as Powertools reads it."""
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on")
+
+
+class LazyTracer:
+    """Powertools' Tracer, built only where tracing is on. Importing the X-Ray SDK costs hundreds of milliseconds of
+    cold start (Powertools imports it even for a disabled Tracer), so where POWERTOOLS_TRACE_DISABLED is set (the
+    authorizer and the API's functions, template.yaml: Lambda's active tracing still records their segments) it is
+    never imported; the workers, whose invocations run for minutes, trace their phases as subsegments."""
+
+    def __init__(self) -> None:
+        self._tracer: Tracer | None = None
+
+    @property
+    def real(self) -> Tracer:
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer  # noqa: PLC0415 - only where tracing is on
+
+            self._tracer = Tracer()
+        return self._tracer
+
+    @property
+    def provider(self) -> Any:
+        return self.real.provider
+
+    def capture_lambda_handler(self, handler: Handler) -> Handler:
+        """Powertools' capture_lambda_handler where tracing is on (decided at import: Lambda sets the environment
+        first), else the handler itself."""
+        if tracing_disabled():
+            return handler
+        return self.real.capture_lambda_handler(handler)  # type: ignore[return-value]
+
+
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 metrics = Metrics()
 
 
 def phase(name: str) -> AbstractContextManager[Any]:
-    """An X-Ray subsegment ``## <name>`` around one phase of an export: ``read``, ``format`` or ``upload``."""
+    """An X-Ray subsegment ``## <name>`` around one phase of an export: ``read``, ``format`` or ``upload`` (nothing
+    where tracing is off)."""
+    if tracing_disabled():
+        return contextlib.nullcontext()
     return tracer.provider.in_subsegment(f"## {name}")  # type: ignore[no-any-return]
 
 

@@ -3,32 +3,52 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 
+from export_service.api.authorizer_keys import key_records
 from export_service.aws_clients import INTERACTIVE, aws_client
 from export_service.config import Settings, get_settings
-from export_service.dal.api_key_store import ApiKeyStore
-from export_service.dal.audit_store import AuditStore
-from export_service.dal.incident_store import IncidentStore
 from export_service.errors import NotConfiguredError
 
 if TYPE_CHECKING:
+    from export_service.dal.api_key_store import ApiKeyStore
     from export_service.dal.asset_files import AssetFiles
+    from export_service.dal.audit_store import AuditStore
     from export_service.dal.catalog_store import CatalogStore
     from export_service.dal.events import EventBus
     from export_service.dal.export_request_store import ExportRequestStore
+    from export_service.dal.incident_store import IncidentStore
     from export_service.dal.signing import KmsPublicKeys, KmsSigner
     from export_service.logic.job_steps import JobContext
 
 
 @dataclass
 class Dependencies:
+    """The stores are built (and their modules imported) on first use: a function loads only what its path reads
+    (the audit export never imports the incident models, nor the incident routes the audit ones)."""
+
     settings: Settings
-    audit_store: AuditStore
-    api_key_store: ApiKeyStore
-    incident_store: IncidentStore
+    dynamodb: Any  # the profile's DynamoDB client, shared by the stores
     profile: str = INTERACTIVE  # the AWS clients' timeouts and retries (aws_clients)
+
+    @cached_property
+    def audit_store(self) -> AuditStore:
+        from export_service.dal.audit_store import AuditStore  # noqa: PLC0415
+
+        return AuditStore(self.dynamodb, self.settings.audit_table_name)
+
+    @cached_property
+    def api_key_store(self) -> ApiKeyStore:
+        from export_service.dal.api_key_store import ApiKeyStore  # noqa: PLC0415
+
+        return ApiKeyStore(self.dynamodb, self.settings.api_keys_table_name)
+
+    @cached_property
+    def incident_store(self) -> IncidentStore:
+        from export_service.dal.incident_store import IncidentStore  # noqa: PLC0415
+
+        return IncidentStore(self.dynamodb, self.settings.incidents_table_name)
 
     @property
     def audit(self) -> AuditStore:  # the SourceStores shape export jobs read from
@@ -56,15 +76,7 @@ class Dependencies:
 def get_dependencies(profile: str = INTERACTIVE) -> Dependencies:
     """The clients of one kind of caller: ``INTERACTIVE`` (API routes and the authorizer: fail within seconds) or
     ``BATCH`` (the state machine's tasks: patient, retrying throttles). See aws_clients."""
-    settings = get_settings()
-    dynamodb = aws_client("dynamodb", profile)
-    return Dependencies(
-        settings=settings,
-        audit_store=AuditStore(dynamodb, settings.audit_table_name),
-        api_key_store=ApiKeyStore(dynamodb, settings.api_keys_table_name),
-        incident_store=IncidentStore(dynamodb, settings.incidents_table_name),
-        profile=profile,
-    )
+    return Dependencies(settings=get_settings(), dynamodb=aws_client("dynamodb", profile), profile=profile)
 
 
 @lru_cache(maxsize=2)
@@ -168,6 +180,7 @@ def cursor_key() -> bytes:
 
 def reset_dependencies() -> None:
     """Forget cached settings and clients (tests that change the environment)."""
+    key_records.cache_clear()
     _export_request_store.cache_clear()
     manifest_signer.cache_clear()
     public_keys.cache_clear()

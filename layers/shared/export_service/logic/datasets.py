@@ -6,6 +6,7 @@ specs, so a dataset means the same thing on every path. Adding a dataset is one 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,24 +21,9 @@ from export_service.logic.audit_export import (
     localize_pages,
     plan_audit,
 )
-from export_service.logic.catalog_export import CATALOG_EXPORTS
-from export_service.logic.dataset_export import (
-    NARROW as DATASET_NARROW,
-)
-from export_service.logic.dataset_export import (
-    DatasetExportRequest,
-    build_dataset_request,
-    dataset_envelope,
-    plan_dataset,
-)
 from export_service.logic.export_engine import ExportSpec
-from export_service.logic.incident_filters import IncidentFilter, build_incident_filter
-from export_service.logic.incident_list import NARROW as LIST_NARROW
-from export_service.logic.incident_list import list_envelope, plan_list_export, read_list_items
 from export_service.models.api_keys import Permission
 from export_service.models.audit import AUDIT_LOG_COLUMNS, AuditExportQuery
-from export_service.models.incident_api import LIST_FIELDS, IncidentFilterParams
-from export_service.models.incidents import DATASETS, Dataset, DatasetExportQuery
 
 AUDIT = "audit"
 INCIDENT_LIST = "incident-list"  # GET /v1/incidents?format=csv: the list's fields and filters
@@ -74,50 +60,49 @@ RUNBOOK_AUDIT_EXPORT: ExportSpec[AuditExportRequest] = replace(
 )
 
 
-def _dataset_spec(dataset: Dataset) -> ExportSpec[DatasetExportRequest]:
-    return ExportSpec(
-        name=dataset.value,
-        resource=dataset.value,
-        permission=Permission.INCIDENTS_READ,
-        query=DatasetExportQuery,
-        kind="DatasetExport",
-        narrow=DATASET_NARROW,
-        build=lambda tenant, query, now: build_dataset_request(tenant, dataset.value, query, now),
-        plan=lambda request, stores: plan_dataset(request, stores.incidents),
-        read=lambda request, stores, parts, prefetch: stores.incidents.read_plan(request.dataset, parts, prefetch),
-        counter=lambda stores: stores.incidents.count,
-        columns=lambda request: DATASETS[request.dataset].columns,
-        envelope=dataset_envelope,
-        bounds=lambda request: (request.start, request.end, request.bounded),
-        bom=lambda request: request.bom,
-        prober=lambda stores: stores.incidents.prober(),
-    )
+# The datasets besides the audit log, by name: their specs (and their models, stores and query logic) are imported
+# when one of them is asked for, so a function loads only the datasets its path exports (tests/unit check these
+# names against the specs).
+INCIDENT_DATASETS = ("incidents", "incident-events", "incident-role-assignments", "incident-impacts", "retrospectives")
+CATALOG_DATASETS = ("sources", "validators", "incident-groups", "activities")
+DATASET_NAMES = (AUDIT, RUNBOOK_AUDIT, *INCIDENT_DATASETS, INCIDENT_LIST, *CATALOG_DATASETS)
 
 
-INCIDENT_LIST_EXPORT: ExportSpec[IncidentFilter] = ExportSpec(
-    name=INCIDENT_LIST,
-    resource="incidents",  # as the list's CSV is named
-    permission=Permission.INCIDENTS_READ,
-    query=IncidentFilterParams,
-    kind="IncidentList",
-    narrow=LIST_NARROW,
-    build=build_incident_filter,
-    plan=lambda request, stores: plan_list_export(request, stores.incidents),
-    read=lambda request, stores, parts, prefetch: read_list_items(stores.incidents, parts, prefetch),
-    counter=lambda stores: stores.incidents.count,
-    columns=lambda _request: LIST_FIELDS,
-    envelope=list_envelope,
-    bounds=lambda request: (request.start, request.end, request.bounded),
-)
+class _Exports(Mapping[str, ExportSpec[Any]]):
+    """Every dataset's spec by name, each imported on first use (iterating names imports nothing)."""
 
-EXPORTS: dict[str, ExportSpec[Any]] = {
-    AUDIT: AUDIT_EXPORT,
-    RUNBOOK_AUDIT: RUNBOOK_AUDIT_EXPORT,
-    **{dataset.value: _dataset_spec(dataset) for dataset in Dataset},
-    INCIDENT_LIST: INCIDENT_LIST_EXPORT,
-    **CATALOG_EXPORTS,  # sources, validators, incident-groups, activities
-}
-DATASET_NAMES = tuple(EXPORTS)
+    def __getitem__(self, name: str) -> ExportSpec[Any]:
+        if name == AUDIT:
+            return AUDIT_EXPORT
+        if name == RUNBOOK_AUDIT:
+            return RUNBOOK_AUDIT_EXPORT
+        if name in INCIDENT_DATASETS or name == INCIDENT_LIST:
+            from export_service.logic.incident_specs import INCIDENT_EXPORTS  # noqa: PLC0415
+
+            return INCIDENT_EXPORTS[name]
+        if name in CATALOG_DATASETS:
+            from export_service.logic.catalog_export import CATALOG_EXPORTS  # noqa: PLC0415
+
+            return CATALOG_EXPORTS[name]
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(DATASET_NAMES)
+
+    def __len__(self) -> int:
+        return len(DATASET_NAMES)
+
+
+EXPORTS: Mapping[str, ExportSpec[Any]] = _Exports()
+
+
+def __getattr__(name: str) -> Any:
+    """``INCIDENT_LIST_EXPORT``, imported when a module asks for it (the incident list's route)."""
+    if name == "INCIDENT_LIST_EXPORT":
+        from export_service.logic.incident_specs import INCIDENT_LIST_EXPORT  # noqa: PLC0415
+
+        return INCIDENT_LIST_EXPORT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def export_spec(dataset: str) -> ExportSpec[Any]:
