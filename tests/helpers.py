@@ -102,3 +102,12 @@ def json_body(response: Mapping[str, Any]) -> Any:
 def spreadsheet_safe(value: str) -> str:
     """What a neutralised CSV cell should read (OWASP CSV injection: a leading apostrophe)."""
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def assert_estimate(status: Mapping[str, Any], matched: int, limit: int) -> None:
+    """An ExportJob's ``estimatedRecords``: every match, or, when the count before the 202 was cut short to answer at
+    once (``estimateIsLowerBound``), more than the synchronous limit and at most every match."""
+    if status.get("estimateIsLowerBound"):
+        assert limit < status["estimatedRecords"] <= matched, status
+    else:
+        assert status["estimatedRecords"] == matched, status
