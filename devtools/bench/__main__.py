@@ -114,6 +114,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--people-size", type=int, default=5000, help="records of the PDF/locale section (5000)")
     parser.add_argument("--only-people", action="store_true", help="run only the PDF and localized exports section")
     parser.add_argument("--skip-people", action="store_true", help="leave out the PDF and localized exports section")
+    parser.add_argument(
+        "--cold-runs", type=int, default=5, help="fresh interpreters per function in the cold starts (5)"
+    )
+    parser.add_argument("--skip-cold-starts", action="store_true", help="leave out the per-function cold starts")
+    parser.add_argument("--only-cold-starts", action="store_true", help="run only the per-function cold starts")
     parser.add_argument("--job-timeout", type=float, default=3600.0, help="seconds a job may take (3600)")
     args = parser.parse_args(argv)
     args.sizes = _csv_list(args.sizes, int)
@@ -123,13 +128,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.only_people:  # the PDF/locale section alone
         args.skip_sync, args.job_sizes, args.incident_sizes = True, [], []
         return args
+    if args.only_cold_starts:
+        args.skip_sync, args.skip_people, args.job_sizes, args.incident_sizes = True, True, [], []
+        return args
     if not args.skip_sync and (not args.sizes or any(size < 1 for size in args.sizes)):
         parser.error("--sizes takes positive record counts, e.g. 10000,100000")
     if not args.skip_sync and (not args.formats or set(args.formats) - {"csv", "json", "jsonl"}):
         parser.error("--formats takes csv, json and/or jsonl")
     if any(size < 1 for size in args.job_sizes):
         parser.error("--job-sizes takes positive record counts, e.g. 100000,1000000")
-    if args.skip_sync and not args.job_sizes and not args.incident_sizes:
+    if args.skip_sync and not args.job_sizes and not args.incident_sizes and args.skip_cold_starts:
         parser.error("--skip-sync leaves nothing to run without --job-sizes or --incident-sizes")
     if min(args.repeat, args.days, args.load_threads, args.read_concurrency) < 1 or args.job_timeout <= 0:
         parser.error("--repeat, --days, --load-threads, --read-concurrency: at least 1; --job-timeout positive")
@@ -178,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         dynamodb.stop()
         log(f"\nDynamoDB Local stopped; total {time.perf_counter() - began:.0f}s")
+    if not args.skip_cold_starts and not args.only_people:  # a local stack of its own (DynamoDB Local, moto)
+        from devtools.bench.coldstart import run_cold_starts  # noqa: PLC0415
+
+        log("\n" + run_cold_starts(args.cold_runs))
     return 1 if problems else 0
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from export_service.observability import phase
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs >= 5 MiB for every part but the last
+MIN_PART = 5 * 1024 * 1024
 PRESIGN_SECONDS = 300  # links expire five minutes after they are made
 
 
@@ -33,6 +34,7 @@ class S3Upload:
         self._upload_id: str | None = None
         self._sha = hashlib.sha256()
         self.bytes = 0
+        self.copied = 0  # bytes copied inside S3 (append_object), not sent
 
     def write(self, data: str | bytes) -> None:
         chunk = data.encode("utf-8") if isinstance(data, str) else data
@@ -42,6 +44,44 @@ class S3Upload:
         self._spooled += len(chunk)
         if self._spooled >= self._part_size:
             self._flush_part()
+
+    def append_object(self, key: str, chunks: Iterable[bytes]) -> None:
+        """Append the bytes of the object ``key`` (in this bucket), read as ``chunks``, hashed and counted. Where S3
+        allows it, the object becomes a part of its own, copied inside S3 (UploadPartCopy) instead of sent again:
+        when nothing is spooled (what is, if 5 MiB or more, is sent as a part first) and the object holds at least
+        5 MiB. Its bytes are still read once, for the SHA-256 of the whole file; they are never uploaded again."""
+        if self._spooled >= MIN_PART:
+            self._flush_part()
+        size = int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+        if self._spooled or size < MIN_PART:
+            for chunk in chunks:
+                self.write(chunk)
+            return
+        self._start_multipart()
+        number = len(self._parts) + 1
+        with phase("upload"):
+            response = self._client.upload_part_copy(
+                Bucket=self._bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                CopySource={"Bucket": self._bucket, "Key": key},
+            )
+        self._parts.append({"ETag": response["CopyPartResult"]["ETag"], "PartNumber": number})
+        read = 0
+        for chunk in chunks:
+            self._sha.update(chunk)
+            read += len(chunk)
+        if read != size:
+            raise RuntimeError(f"{key} changed while it was copied ({read:,} bytes read, {size:,} copied)")
+        self.bytes += size
+        self.copied += size
+
+    def _start_multipart(self) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self.key, ContentType=self._content_type, ServerSideEncryption="AES256"
+            )["UploadId"]
 
     def _spooled_body(self) -> BinaryIO:
         """The spool file from its start: botocore streams (and checksums) a file body in chunks."""
@@ -55,10 +95,7 @@ class S3Upload:
         self._spooled = 0
 
     def _flush_part(self) -> None:
-        if self._upload_id is None:
-            self._upload_id = self._client.create_multipart_upload(
-                Bucket=self._bucket, Key=self.key, ContentType=self._content_type, ServerSideEncryption="AES256"
-            )["UploadId"]
+        self._start_multipart()
         number = len(self._parts) + 1
         with phase("upload"):
             response = self._client.upload_part(

@@ -212,8 +212,11 @@ def stitch(
         if job.fmt is ExportFormat.JSON and not first:
             upload.write(",")
         first = False
-        for data in files.chunks(key):
-            upload.write(data)
+        if hasattr(upload, "append_object"):  # part files of 5 MiB or more are copied inside S3, not sent again
+            upload.append_object(key, files.chunks(key))
+        else:
+            for data in files.chunks(key):
+                upload.write(data)
     upload.write(tail)
 
 
