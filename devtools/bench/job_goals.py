@@ -14,9 +14,11 @@ from devtools.bench.common import MIB, USER_AGENT, handler_event, log, render, t
 from devtools.bench.job_results import JobResult, job_split
 from devtools.bench.job_stack import JobStack
 from devtools.bench.loading import ensure_loaded
+from devtools.bench.scale_model import predict, report
 from export_service.timefmt import format_instant
 
 SYNC_FUNCTION = "AuditExportFunction"
+WIRE_BYTES = 660.0  # an audit item in a Query answer (devtools/bench/read_path.py: 6.3 MiB per 10,000 items)
 SYNC_ROUTE = "/v1/audit/export"
 
 
@@ -101,6 +103,20 @@ def goals_report(
     ]
     if rows:
         lines += ["", render(("202 answered by", "records", "seconds", "estimatedRecords", "< 1 s"), rows), ""]
+    measured = [result for result in done if result.worker is not None and result.worker.seconds > 0]
+    if measured:
+        largest = max(measured, key=lambda result: result.size)
+        assert largest.worker is not None
+        rate = largest.worker.rows / largest.worker.seconds
+        lines += [
+            "",
+            report(
+                predict(100_000_000, rate, largest.file_bytes / largest.size, WIRE_BYTES),
+                rate,
+                largest.file_bytes / largest.size,
+                WIRE_BYTES,
+            ),
+        ]
     spread = next((result for result in results if busy is not None and result.size == busy.size), None)
     if busy is not None and spread is not None and busy.wall_s > 0 and spread.wall_s > 0:
         lines.append(
