@@ -19,7 +19,7 @@ import requests
 
 from devtools.bench.baselines import bare_partitions, bare_read
 from devtools.bench.common import MIB, USER_AGENT, handler_event, load_average, log, timed_invoke
-from devtools.bench.job_goals import Accepted, goals_report, run_busy_day, sync_handover, timed_post
+from devtools.bench.job_goals import Accepted, getitem_ms, goals_report, run_busy_day, sync_handover, timed_post
 from devtools.bench.job_results import (
     FINISH_FUNCTION,
     PART_FUNCTION,
@@ -229,48 +229,48 @@ def run_jobs(
         results: list[JobResult] = []
         accepted: list[Accepted] = []
         busy: JobResult | None = None
-        for size in args.job_sizes:
-            log(f"\n{size:,} records:")
-            result = JobResult(size=size, tenant=f"job-{size}")
-            results.append(result)
-            ensure_loaded(loaded, table_name, result.tenant, size, window, args.load_threads)
-            result.bare_s, items = bare_read(client, table_name, bare_partitions(planner, result.tenant, window))
-            log(f"  bare read: {result.bare_s:.2f}s ({size / result.bare_s:,.0f} rec/s)")
-            if items != size:
-                result.problems.append(f"bare read found {items:,} items, expected {size:,}")
+
+        def measure(result: JobResult, over: tuple[datetime, datetime]) -> None:
+            result.bare_s, items = bare_read(client, table_name, bare_partitions(planner, result.tenant, over))
+            log(f"  bare read: {result.bare_s:.2f}s ({result.size / result.bare_s:,.0f} rec/s)")
+            if items != result.size:
+                result.problems.append(f"bare read found {items:,} items, expected {result.size:,}")
             try:
-                _measure_job(stack, result, window, args.job_timeout)
+                _measure_job(stack, result, over, args.job_timeout)
             except Exception as error:  # report and go on: the other sizes' figures are still worth having
                 result.problems.append(f"{type(error).__name__}: {error}")
                 log(f"  FAILED: {type(error).__name__}: {error}")
             for problem in result.problems:
                 log(f"  PROBLEM: {problem}")
+
+        def run_busy_day_now() -> JobResult:
+            # before larger sizes are loaded: DynamoDB Local slows down as it holds millions of items
+            return run_busy_day(args, stack, table_name, args.busy_day_size, window, loaded, measure)
+
+        for size in args.job_sizes:
+            log(f"\n{size:,} records:")
+            result = JobResult(size=size, tenant=f"job-{size}")
+            results.append(result)
+            ensure_loaded(loaded, table_name, result.tenant, size, window, args.load_threads)
+            measure(result, window)
             if result.wall_s > 0:
-                accepted.append(timed_post(result))
+                accepted.append(timed_post(result, getitem_ms(client, table_name, result.tenant)))
+            if size == args.busy_day_size and busy is None:
+                busy = run_busy_day_now()
         if results:
             largest = max(args.job_sizes)
             handed = sync_handover(stack, f"job-{largest}", largest, window)
+            handed.getitem_ms = getitem_ms(client, table_name, f"job-{largest}")
             accepted.append(handed)
             log(f"\n{handed.what} at {largest:,} records: 202 in {handed.seconds:.2f}s; load {load_average()}")
-        if args.busy_day_size:
-
-            def measure(result: JobResult, over: tuple[datetime, datetime]) -> None:
-                result.bare_s, _ = bare_read(client, table_name, bare_partitions(planner, result.tenant, over))
-                try:
-                    _measure_job(stack, result, over, args.job_timeout)
-                except Exception as error:
-                    result.problems.append(f"{type(error).__name__}: {error}")
-                    log(f"  FAILED: {type(error).__name__}: {error}")
-                for problem in result.problems:
-                    log(f"  PROBLEM: {problem}")
-
-            busy = run_busy_day(args, stack, table_name, args.busy_day_size, window, loaded, measure)
-            if not any(result.size == busy.size for result in results):
-                log(f"\n{busy.size:,} records spread over the window, for comparison:")
-                spread = JobResult(size=busy.size, tenant=f"job-{busy.size}")
-                ensure_loaded(loaded, table_name, spread.tenant, spread.size, window, args.load_threads)
-                measure(spread, window)
-                results.append(spread)
+        if args.busy_day_size and busy is None:
+            log(f"\n{args.busy_day_size:,} records spread over the window, for comparison:")
+            spread = JobResult(size=args.busy_day_size, tenant=f"job-{args.busy_day_size}")
+            ensure_loaded(loaded, table_name, spread.tenant, spread.size, window, args.load_threads)
+            measure(spread, window)
+            results.append(spread)
+            busy = run_busy_day_now()
+        if busy is not None:
             results.append(busy)
     finally:
         stack.stop()

@@ -15,6 +15,7 @@ from export_service.errors import ExportServiceError, ForbiddenError, NotConfigu
 from export_service.logic import parquet_files
 from export_service.logic.balance import balanced_chunks
 from export_service.logic.datasets import AUDIT, export_spec, read_permission
+from export_service.logic.distributed import distributed_chunks, items_key, recorded_results
 from export_service.logic.export_engine import ExportSpec, bounded_count, envelope_metadata, require_read
 from export_service.logic.export_events import JOB_FAILED, JOB_SUCCEEDED, EventPublisher, job_failed, job_succeeded
 from export_service.logic.export_jobs import (
@@ -177,23 +178,34 @@ def _spec(job: Mapping[str, Any], now: datetime) -> JobSpec:
     return build_job(job["tenant"], spec, fmt, query, now, job_read_permissions(job))
 
 
-def run_plan(ctx: JobContext, tenant: str, job_id: str, now: datetime) -> dict[str, Any]:
+def run_plan(ctx: JobContext, tenant: str, job_id: str, now: datetime, distributed: bool = False) -> dict[str, Any]:
+    """``distributed``: the Map's items go to S3 for a Distributed Map, in as many parts as the rows need
+    (logic/distributed.py); else at most 32 parts, returned inline."""
     job = _load(ctx, tenant, job_id)
     spec = _spec(job, now)
     parts = plan_parts(spec, ctx.stores).parts
-    if spec.spec.prober is not None:  # parts balanced by items read: a busy day is cut among several workers
+    if distributed and spec.spec.prober is not None:
+        chunks = distributed_chunks(parts, spec.spec.prober(ctx.stores))
+    elif spec.spec.prober is not None:  # parts balanced by items read: a busy day is cut among several workers
         chunks = balanced_chunks(parts, spec.spec.prober(ctx.stores), MAX_CHUNKS)
     else:
         chunks = chunk(parts)
-    plan_key = f"{job_prefix(tenant, job_id)}/plan.json"
+    prefix = job_prefix(tenant, job_id)
+    plan_key = f"{prefix}/plan.json"
     ctx.files.put_json(plan_key, {"chunks": [[p.model_dump() for p in group] for group in chunks]})
     ctx.jobs.update(tenant, job_id, {"partitions_total": len(chunks), "updated_at": format_instant(now)})
-    return {
-        "job_id": job_id,
-        "tenant": tenant,
-        "plan_key": plan_key,
-        "chunks": [{"job_id": job_id, "tenant": tenant, "plan_key": plan_key, "index": i} for i in range(len(chunks))],
-    }
+    items = [{"job_id": job_id, "tenant": tenant, "plan_key": plan_key, "index": i} for i in range(len(chunks))]
+    if distributed:  # read by the Distributed Map's ItemReader: the payload would not hold thousands of items
+        ctx.files.put_json(items_key(prefix), items)
+        bucket = getattr(ctx.files, "bucket", "")
+        return {
+            "job_id": job_id,
+            "tenant": tenant,
+            "plan_key": plan_key,
+            "items_bucket": bucket,
+            "items_key": items_key(prefix),
+        }
+    return {"job_id": job_id, "tenant": tenant, "plan_key": plan_key, "chunks": items}
 
 
 def run_part(ctx: JobContext, tenant: str, job_id: str, plan_key: str, index: int, now: datetime) -> dict[str, Any]:
@@ -222,6 +234,8 @@ def run_finish(
 ) -> dict[str, Any]:
     job = _load(ctx, tenant, job_id)
     spec = _spec(job, now)
+    if not results:  # a Distributed Map returns nothing: each part's rows are on the job item
+        results = recorded_results(job, job_prefix(tenant, job_id))
     ordered = sorted(results, key=lambda r: int(r["index"]))
     total = sum(int(r["rows"]) for r in ordered)
     # the same metadata as the synchronous envelope, plus the job's id

@@ -10,6 +10,10 @@ class JobRef(BaseModel):
     tenant: str = Field(min_length=1)
 
 
+class PlanInput(JobRef):
+    distributed: bool = False  # the Map's items to S3 for a Distributed Map (logic/distributed.py)
+
+
 class PartInput(JobRef):
     plan_key: str
     index: int = Field(ge=0)
@@ -23,7 +27,7 @@ class PartResult(BaseModel):
 
 
 class FinishInput(JobRef):
-    results: list[PartResult]
+    results: list[PartResult] = Field(default_factory=list)  # none: a Distributed Map's parts, read from the job
 
 
 class FailInput(JobRef):
