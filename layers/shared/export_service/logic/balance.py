@@ -58,3 +58,15 @@ def balanced_chunks(parts: Sequence[QueryPartition], prober: Prober, most: int) 
     # an empty range still costs a Query: weigh it as a little work so that runs of them spread too
     weights = [max(weight, 1.0) for _, weight in pieces]
     return [[pieces[index][0] for index in members] for members in group(weights, most)]
+
+
+def filtered(parts: Sequence[QueryPartition]) -> bool:
+    """Whether the Queries filter their items after reading them (a probe's count is then not the rows')."""
+    return any(part.equals or part.one_of or part.contains_any for part in parts)
+
+
+def estimated_rows(parts: Sequence[QueryPartition], prober: Prober) -> tuple[int, bool]:
+    """The rows of unfiltered Queries from the planner's probes (dal/split.py): a few small Queries whatever the
+    size, no paging through a busy partition; and whether every partition was counted exactly (all quiet)."""
+    sizes = prober.sizes(parts) if parts else []
+    return round(sum(size.items for size in sizes)), all(size.exact for size in sizes)

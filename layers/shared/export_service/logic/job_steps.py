@@ -13,7 +13,7 @@ from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
 from export_service.errors import ExportServiceError, ForbiddenError, NotConfiguredError, NotFoundError
 from export_service.logic import parquet_files
-from export_service.logic.balance import balanced_chunks
+from export_service.logic.balance import balanced_chunks, estimated_rows, filtered
 from export_service.logic.datasets import AUDIT, export_spec, read_permission
 from export_service.logic.distributed import distributed_chunks, items_key, recorded_results
 from export_service.logic.export_engine import ExportSpec, bounded_count, envelope_metadata, require_read
@@ -120,7 +120,10 @@ def start_job(
     held = require_read(spec, principal)  # what the rows are read with: recorded, so every step reads the same
     job = build_job(tenant, spec, fmt, query, now, held)
     plan = plan_parts(job, ctx.stores)
-    if estimated is None:  # a count within a budget: the 202 comes at once whatever the size; the job counts the rest
+    if estimated is None and spec.prober is not None and not filtered(plan.parts):
+        # what the planner's probes tell: a few small Queries whatever the size (exact when every day is quiet)
+        estimated, _exact = estimated_rows(plan.parts, spec.prober(ctx.stores))
+    elif estimated is None:  # a count within a budget: the 202 comes at once whatever the size; the job counts on
         estimated, estimate_complete = bounded_count(
             spec, job.request, ctx.stores, plan.parts, ctx.count_cap, ctx.count_seconds, ctx.count_floor
         )
