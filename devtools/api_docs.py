@@ -10,13 +10,12 @@ docs/guide.md. Text is copied from the OpenAPI document as it is.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from typing import Any
 
-from devtools.openapi import OPENAPI_PATH
+from devtools.openapi import OPENAPI_PATH, write_or_check
 from devtools.template import ROOT
 
 API_DOCS_PATH = ROOT / "docs" / "api.md"
@@ -225,18 +224,7 @@ def generate() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
-    text = generate()
-    if args.check:
-        if not API_DOCS_PATH.exists() or API_DOCS_PATH.read_text() != text:
-            print(f"{API_DOCS_PATH} is stale: run python -m devtools.api_docs", file=sys.stderr)
-            return 1
-        return 0
-    API_DOCS_PATH.write_text(text)
-    print(f"wrote {API_DOCS_PATH}")
-    return 0
+    return write_or_check(API_DOCS_PATH, generate, "devtools.api_docs", __doc__)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from devtools.openapi_errors import add_error_model
@@ -106,6 +108,10 @@ def generate() -> str:
     )
     document = json.loads(schema)
     _query_schemas(document, routers)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            # Powertools collects a route's tags in a set: their order would change with the hash seed
+            operation["tags"] = sorted(operation.get("tags", ()))
     for path, operations in document["paths"].items():
         for operation in operations.values():
             _tenant_parameter(path, operation)
@@ -128,19 +134,24 @@ def generate() -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def write_or_check(path: Path, generate_text: Callable[[], str], module: str, doc: str | None) -> int:
+    """A generated file's command: rewrite ``path``, or with --check exit 1 when it differs from what it would be."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
-    text = generate()
+    text = generate_text()
     if args.check:
-        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != text:
-            print(f"{OPENAPI_PATH} is stale: run python -m devtools.openapi", file=sys.stderr)
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is stale: run python -m {module}", file=sys.stderr)
             return 1
         return 0
-    OPENAPI_PATH.write_text(text)
-    print(f"wrote {OPENAPI_PATH}")
+    path.write_text(text)
+    print(f"wrote {path}")
     return 0
+
+
+def main() -> int:
+    return write_or_check(OPENAPI_PATH, generate, "devtools.openapi", __doc__)
 
 
 if __name__ == "__main__":

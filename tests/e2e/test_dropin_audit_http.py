@@ -17,14 +17,13 @@ import requests
 
 from devtools.provision import local_refs
 from export_service.dal.api_key_store import ApiKeyStore
-from export_service.dal.export_request_store import ExportRequestStore
 from export_service.dal.job_store import JobStore
 from export_service.logic.api_keys import mint_api_key
-from export_service.logic.nightly import commit_night
 from export_service.models.api_keys import Permission
 from export_service.models.audit import AUDIT_COLUMNS
-from export_service.models.nightly import REQUEST_FIELDS, SOURCE_NAMES, CommitInput, SourceResult
+from export_service.models.nightly import REQUEST_FIELDS, SOURCE_NAMES
 from tests.e2e.conftest import ACME, DEMO_END, GLOBEX, SYNC_LIMIT, Stack
+from tests.e2e.night_support import publish_night
 
 pytestmark = pytest.mark.e2e
 
@@ -232,33 +231,9 @@ def test_the_documented_errors(stack, http, query, headers, status, parameter):
 # ---- the nightly data export's listing ---------------------------------------------------------------------
 
 
-def _publish_night(stack: Stack, tenant: str) -> None:
-    """One night published for ``tenant`` yesterday, then nightly off again (nightly tests fire every tenant)."""
-    dynamodb = _client(stack, "dynamodb")
-    store = ExportRequestStore(dynamodb, local_refs()["ExportRequestsTable"])
-    night = datetime.now(UTC).replace(hour=2, minute=30, second=0, microsecond=0) - timedelta(days=1)
-    enabled = night - timedelta(days=1)
-    store.enable(tenant, enabled)
-    files = [
-        SourceResult(source=name, key=f"nightly/{tenant}/{night:%Y-%m-%d}/{i}.csv", rows=1, bytes=1, sha256="0" * 64)
-        for i, name in enumerate(SOURCE_NAMES)
-    ]
-    run = CommitInput(
-        mode="nightly",
-        tenant=tenant,
-        night=f"{night:%Y-%m-%d}",
-        enabled_at=enabled,
-        window_starts_at=enabled,
-        window_ends_at=night,
-        files=files,
-    )
-    assert commit_night(store, run, night + timedelta(minutes=5))["state"] == "committed"
-    store.disable(tenant)
-
-
 def test_the_documented_listing_request_as_written(stack, http):
     tenant = "dropin-listing"
-    _publish_night(stack, tenant)
+    publish_night(_client(stack, "dynamodb"), local_refs()["ExportRequestsTable"], tenant)
     key, token = mint_api_key(tenant, list(Permission), datetime.now(UTC), key_id="ak_dropin_listing")
     ApiKeyStore(_client(stack, "dynamodb"), local_refs()["ApiKeysTable"]).put(key)
     url = f"{stack.url}{LISTING}?newer_than=2023-04-01T00%3A00%3A00"

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -32,15 +32,14 @@ from export_service.dal.api_key_store import ApiKeyStore
 from export_service.dal.asset_files import AssetFiles
 from export_service.dal.audit_store import AuditStore
 from export_service.dal.catalog_store import CatalogStore
-from export_service.dal.export_request_store import ExportRequestStore
 from export_service.dal.incident_store import IncidentStore
 from export_service.logic.api_keys import mint_api_key
 from export_service.logic.audit_records import write_audit_records
 from export_service.logic.incident_records import write_incident_bundles
-from export_service.logic.nightly import commit_night
 from export_service.models.api_keys import Permission
-from export_service.models.nightly import AUDIT_SOURCE, SOURCE_NAMES, CommitInput, SourceResult
+from export_service.models.nightly import AUDIT_SOURCE, SOURCE_NAMES
 from tests.e2e.conftest import ACME, Stack, demo_records
+from tests.e2e.night_support import publish_night
 
 pytestmark = pytest.mark.e2e
 
@@ -125,27 +124,7 @@ def world(stack: Stack, http: requests.Session) -> World:
     load_world(
         _catalog(), CatalogStore(dynamodb, refs["CatalogTable"]), AssetFiles(s3, refs["CatalogBucket"]), START, END, 7
     )
-    # last night published (within the 30 days a listing shows), then nightly off again: the nightly tests fire
-    # nights for every enabled tenant
-    night = datetime.now(UTC).replace(hour=2, minute=30, second=0, microsecond=0) - timedelta(days=1)
-    enabled = night - timedelta(days=1)
-    nightly = ExportRequestStore(dynamodb, refs["ExportRequestsTable"])
-    nightly.enable(TENANT, enabled)
-    files = [
-        SourceResult(source=name, key=f"nightly/{TENANT}/{night:%Y-%m-%d}/{i}.csv", rows=1, bytes=10, sha256="0" * 64)
-        for i, name in enumerate(SOURCE_NAMES)
-    ]
-    run = CommitInput(
-        mode="nightly",
-        tenant=TENANT,
-        night=f"{night:%Y-%m-%d}",
-        enabled_at=enabled,
-        window_starts_at=enabled,
-        window_ends_at=night,
-        files=files,
-    )
-    assert commit_night(nightly, run, night + timedelta(minutes=5))["state"] == "committed"
-    nightly.disable(TENANT)
+    publish_night(dynamodb, refs["ExportRequestsTable"], TENANT)
 
     owner = _token("all")
     incidents = http.get(f"{stack.url}/v1/incidents", headers={"apikey": owner}, timeout=60)
