@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -179,6 +180,16 @@ class LocalApiGateway:
         return HttpResponse(int(result["statusCode"]), headers, body)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that went away mid-answer (its own timeout, a reset) has nothing left to be told; anything else
+        is logged with its traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.info("client %s disconnected before its answer was sent", client_address)
+            return
+        super().handle_error(request, client_address)
+
+
 def serve(gateway: LocalApiGateway, host: str, port: int) -> ThreadingHTTPServer:
     """Start serving on a daemon thread; returns the server (call ``shutdown()`` to stop)."""
 
@@ -211,7 +222,7 @@ def serve(gateway: LocalApiGateway, host: str, port: int) -> ThreadingHTTPServer
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             log.info("%s %s", self.address_string(), format % args)
 
-    server = ThreadingHTTPServer((host, port), _Handler)
+    server = _Server((host, port), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="local-gateway", daemon=True).start()
     return server

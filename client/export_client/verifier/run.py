@@ -140,15 +140,15 @@ def verify_chain(
     for night in nights:
         for entry in night.manifest["files"]:
             where = f"{entry['name']} (night {night.night})"
-            path = _locate(by_name.get(str(entry["name"]), []), night.path.parent)
-            if path is None:
+            found = _locate(by_name.get(str(entry["name"]), []), night.path.parent)
+            if found is None:
                 failures.append(Failure(where, "missing", f"listed in {night.path.name}, not in {folder}"))
                 continue
-            shown, problems = check_file(path, entry, str(path))
+            shown, problems = check_file(found, entry, str(found))
             failures += problems
             if not problems:
-                report.ok(Check.FILE, str(path), shown)
-            located.append((night, entry, path))
+                report.ok(Check.FILE, str(found), shown)
+            located.append((night, entry, found))
     listed = {str(entry["name"]) for night in nights for entry in night.manifest["files"]}
     for name in sorted(set(by_name) - listed):
         report.note(name, "in the folder but in no manifest (not verified)")

@@ -92,22 +92,24 @@ def run_sql(run: SqlRun, files: Downloader, *, row_cap: int, time_limit: float) 
 
 
 def sql_file(
-    result: SqlResult, resource: str, entity: str, fmt: ExportFormat, limits: ExportLimits, now: datetime
+    result: SqlResult, run: SqlRun, resource: str, fmt: ExportFormat, limits: ExportLimits, now: datetime
 ) -> ExportBody:
-    """The rows as a file named ``<resource>-<entity>-<today>.<ext>`` (the rows are bounded by the row cap; over
-    the response size the caller is told to narrow, as for the row cap)."""
-    from export_service.logic.export_engine import Overflow  # noqa: PLC0415
+    """The rows as a file named ``<resource>-<entity>-<today>.<ext>``, gzip-compressed when ``limits.gzip`` (the
+    rows are bounded by the row cap; over the response size the caller is told to narrow, as for the row cap)."""
+    from export_service.logic.export_engine import Overflow, gzip_body  # noqa: PLC0415
 
     def metadata(total: int) -> dict[str, Any]:
         return {"exportedAt": format_instant(now), "columns": list(result.columns), "totalRecords": total}
 
     try:
-        body, written = render([result.rows], fmt, result.columns, limits=limits, kind="SqlResult", metadata=metadata)
+        text, written = render([result.rows], fmt, result.columns, limits=limits, kind="SqlResult", metadata=metadata)
+        body: str | bytes = gzip_body(text, limits) if limits.gzip else text
     except Overflow:
         raise SqlResultTooLargeError(
-            f"the query's result is larger than one answer carries ({limits.max_body_bytes:,} bytes); "
-            "select fewer rows or columns",
-            parameter="query" if resource == "sample-data" else "incidentId",
+            f"the query's result is larger than one answer carries ({limits.max_body_bytes:,} bytes"
+            f"{', compressed' if limits.gzip else ''}); select fewer rows or columns",
+            parameter=run.parameter,
         ) from None
-    filename = export_filename(resource, fmt, start=None, end=now, bounded=False, now=now, entity=entity)
-    return ExportBody(body=body, content_type=content_type(fmt), filename=filename, records=written)
+    filename = export_filename(resource, fmt, start=None, end=now, bounded=False, now=now, entity=run.entity)
+    encoding = "gzip" if limits.gzip else None
+    return ExportBody(body=body, content_type=content_type(fmt), filename=filename, records=written, encoding=encoding)

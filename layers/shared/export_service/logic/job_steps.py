@@ -156,6 +156,7 @@ def start_job(
             audit(item)
         except Exception:
             ctx.jobs.update(tenant, job_id, {"state": "failed", "error": "the export could not be audited; try again"})
+            give_back_slot(ctx.slots, tenant, job_id)  # the job never ran: its slot is free again at once
             raise
     try:
         # The execution is named after the job: a duplicated start is refused by Step Functions, not run twice.

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
-from dataclasses import replace
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from export_service.api.catalog_responses import RAW_BODY_CAP, accepts_gzip, gzip_response
 from export_service.api.deps import asset_files, get_dependencies
 from export_service.api.endpoint import AllOf, EndpointRouter, caller
 from export_service.api.export_integrity import audit_action
-from export_service.api.job_responses import file_response
+from export_service.api.job_responses import accepts_gzip, file_response
 from export_service.api.routes.catalog import TAGS
 from export_service.logic.catalog_sql import SqlRun, debug_records_run, run_sql, sample_data_run, sql_file
 from export_service.logic.export_audit import ExportAction
 from export_service.logic.export_engine import ExportLimits
-from export_service.logic.sql_sandbox import ALLOWED_TABLE_FUNCTIONS, SqlResultTooLargeError
+from export_service.logic.sql_sandbox import ALLOWED_TABLE_FUNCTIONS
 from export_service.models.api_keys import Permission
 from export_service.models.catalog import DebugRecordsQuery, SampleDataQuery
 from export_service.models.export import ExportFormat, Face
@@ -45,34 +41,21 @@ def _answer(router: EndpointRouter, run: SqlRun, resource: str, fmt: ExportForma
     principal, now = caller(router), utc_now()
     settings = get_dependencies().settings
     result = run_sql(run, asset_files(), row_cap=settings.sql_row_cap, time_limit=settings.sql_time_limit_seconds)
-    compress = accepts_gzip(router)
-    cap = RAW_BODY_CAP if compress else settings.max_response_bytes
-    limits = ExportLimits(settings.sql_row_cap, cap, settings.sql_row_cap)
-    body = sql_file(result, resource, run.entity, fmt, limits, now)
-
-    def audited() -> None:  # every export is audited before it leaves (logic/export_audit.py)
-        audit_action(
-            router,
-            principal,
-            ExportAction.SYNC,
-            dataset=resource,
-            filter_={"asset": run.entity, "sql": run.sql},
-            records=body.records,
-            now=now,
-            details={"format": fmt.value},
-        )
-
-    if not compress:
-        audited()
-        return file_response(body, tenant=principal.tenant_id, dataset=resource, fmt=fmt)
-    packed = gzip.compress(str(body.body).encode("utf-8"), compresslevel=6)
-    if len(base64.b64encode(packed)) > settings.max_response_bytes:
-        raise SqlResultTooLargeError(
-            "the query's result is larger than one answer carries, even compressed; select fewer rows or columns",
-            parameter=run.parameter,
-        )
-    audited()
-    return gzip_response(replace(body, body=packed), tenant=principal.tenant_id, dataset=resource, fmt=fmt)
+    limits = ExportLimits(
+        settings.sql_row_cap, settings.max_response_bytes, settings.sql_row_cap, gzip=accepts_gzip(router)
+    )
+    body = sql_file(result, run, resource, fmt, limits, now)
+    audit_action(  # every export is audited before it leaves (logic/export_audit.py)
+        router,
+        principal,
+        ExportAction.SYNC,
+        dataset=resource,
+        filter_={"asset": run.entity, "sql": run.sql},
+        records=body.records,
+        now=now,
+        details={"format": fmt.value},
+    )
+    return file_response(body, tenant=principal.tenant_id, dataset=resource, fmt=fmt)
 
 
 @debug_router.endpoint(
