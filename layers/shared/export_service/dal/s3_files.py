@@ -52,7 +52,8 @@ class S3Upload:
         5 MiB. Its bytes are still read once, for the SHA-256 of the whole file; they are never uploaded again."""
         if self._spooled >= MIN_PART:
             self._flush_part()
-        size = int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+        # with bytes spooled (a header, a separator) the object is written after them: its size is not needed
+        size = 0 if self._spooled else int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
         if self._spooled or size < MIN_PART:
             for chunk in chunks:
                 self.write(chunk)
