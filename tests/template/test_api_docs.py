@@ -16,7 +16,14 @@ from devtools.template import ROOT
 pytestmark = pytest.mark.template
 
 # The newcomer's page and the hand-written docs name behaviours; only decisions.md maps them to source documents.
-BEHAVIOUR_NAMED_DOCS = ("README.md", "docs/api.md", "docs/guide.md", "docs/benchmark.md")
+BEHAVIOUR_NAMED_DOCS = (
+    "README.md",
+    "docs/api.md",
+    "docs/guide.md",
+    "docs/nightly.md",
+    "docs/incident-api.md",
+    "docs/benchmark.md",
+)
 SOURCE_REFERENCE = re.compile(r"\bseed \d|\bissue #\d", re.IGNORECASE)
 
 
