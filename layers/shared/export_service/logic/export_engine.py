@@ -308,6 +308,23 @@ class TooLarge:
     complete: bool = True  # matched was counted to the end (else it is a lower bound)
 
 
+def over_the_limit(
+    spec: ExportSpec[Request], request: Request, stores: Any, parts: Sequence[QueryPartition], limits: ExportLimits
+) -> tuple[int, bool] | None:
+    """When more records match than an answer holds, how many (and whether counted to the end); else None.
+
+    A count that runs to the limit (Select=COUNT pages: the items are not sent) decides before anything is read and
+    rendered, so a request far over the limit answers its 202 at once, whatever its size; past the limit it counts
+    on only within the count budget (the job's estimate, "at least N" when cut). Where the limit is beyond what is
+    counted (``count_cap``, as the benchmark lifts it) the rendering alone decides, as it always can (it stops at
+    the limit)."""
+    if limits.max_records >= limits.count_cap:
+        return None
+    floor = limits.max_records + 1  # counted to the end up to here, on within the budget beyond
+    counted, complete = bounded_count(spec, request, stores, parts, limits.count_cap, limits.count_seconds, floor)
+    return (counted, complete) if counted > limits.max_records else None
+
+
 def spec_filename(spec: ExportSpec[Any], request: Any, plan: ExportPlan, fmt: StrEnum, now: datetime) -> str:
     if spec.dated_name:
         return f"{spec.resource}-{now:%Y%m%d}.{fmt.value}"
@@ -338,6 +355,9 @@ def export_inline(
     def metadata(total: int) -> dict[str, Any]:
         return {**envelope_metadata(spec, request, now), "totalRecords": total, "format": fmt.value}
 
+    over = over_the_limit(spec, request, stores, plan.parts, limits)
+    if over is not None:  # more records than an answer holds: a job at once, nothing rendered
+        return TooLarge(too_large("records", over[0], limits, spec.narrow, over[1]), over[0], query, over[1])
     try:
         text, written = render(
             spec.read(request, stores, plan.parts, limits.prefetch),
