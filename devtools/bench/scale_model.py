@@ -76,7 +76,7 @@ def predict(
     finish_seconds = file_size / S3_HASH_BYTES_PER_S
     wall = plan_seconds + records / rate + finish_seconds
     gb = file_size / 1e9
-    worker_seconds = records / worker_rate
+    worker_seconds = parts * part_seconds  # waiting on a throttled table is billed too
     upload_parts = math.ceil(file_size / (8 * 1024 * 1024))
     costs = {
         "DynamoDB reads": records * wire_bytes / (2 * RRU_BYTES) / 1e6 * DYNAMODB_PER_MILLION_RRU,
