@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import boto3
@@ -28,23 +29,22 @@ pytestmark = pytest.mark.integration
 PERMISSIONS = "AUDIT_READ,EXPORTS_READ,EXPORTS_WRITE"
 
 
-def _distributed_machine() -> str:
-    """The distributed ASL with the template's export state machine's substitutions, created in moto."""
+@pytest.fixture
+def distributed_machine(executing: object) -> Iterator[str]:
+    """The template's export state machine running the distributed ASL (its substitutions as the template gives
+    them), put back afterwards: the functions start the machine their policies name."""
     props = load_template()["Resources"]["ExportStateMachine"]["Properties"]
     definition = (ROOT / "statemachine" / "export_job_distributed.asl.json").read_text()
     for key, value in props["DefinitionSubstitutions"].items():
         definition = definition.replace("${" + key + "}", str(resolve(value, local_refs())))
     sfn = boto3.client("stepfunctions")
-    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "ExportStateMachineDistributed"]
-    if existing:
-        return str(existing[0]["stateMachineArn"])
-    return str(
-        sfn.create_state_machine(
-            name="ExportStateMachineDistributed",
-            definition=definition,
-            roleArn="arn:aws:iam::123456789012:role/local-state-machine",
-        )["stateMachineArn"]
-    )
+    arn = local_refs()["ExportStateMachine"]
+    before = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+    try:
+        yield arn
+    finally:
+        sfn.update_state_machine(stateMachineArn=arn, definition=before)
 
 
 def _request(method: str, path: str, resource: str, function: str, **kwargs: object) -> dict:
@@ -60,8 +60,8 @@ def _request(method: str, path: str, resource: str, function: str, **kwargs: obj
     return json.loads(response["body"])
 
 
-def test_a_distributed_map_job_exports_every_row_once_in_order(stack, executing, monkeypatch) -> None:
-    monkeypatch.setenv("STATE_MACHINE_ARN", _distributed_machine())
+def test_a_distributed_map_job_exports_every_row_once_in_order(stack, distributed_machine, monkeypatch) -> None:
+    monkeypatch.setenv("STATE_MACHINE_ARN", distributed_machine)
     monkeypatch.setattr(distributed, "PART_ROWS", 25)  # 240 records: about ten parts ...
     # ... with days probed 10 keys at a time (80 records a day is then a busy day, cut into ranges)
     monkeypatch.setattr(AuditStore, "prober", lambda store: PartitionProber(store._client, store._table, 10))
@@ -79,7 +79,11 @@ def test_a_distributed_map_job_exports_every_row_once_in_order(stack, executing,
     deadline = time.monotonic() + 120
     while True:
         job = _request(
-            "GET", f"/v1/exports/{job_id}", "/v1/exports/{jobId}", "GetExportFunction", path_parameters={"jobId": job_id}
+            "GET",
+            f"/v1/exports/{job_id}",
+            "/v1/exports/{jobId}",
+            "GetExportFunction",
+            path_parameters={"jobId": job_id},
         )
         if job["status"]["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
             break
