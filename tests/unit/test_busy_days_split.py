@@ -147,3 +147,20 @@ def test_groups_are_consecutive_cover_everything_and_keep_the_largest_small() ->
     assert len(groups) <= 4 and max(sum(weights[i] for i in members) for members in groups) == 100.0
     assert group([], 3) == [range(0)]
     assert group([5.0, 5.0], 8) == [range(0, 1), range(1, 2)]
+
+
+def test_a_202_estimate_probes_a_sample_of_a_long_window_and_extrapolates() -> None:
+    from export_service.logic.balance import estimated_rows  # noqa: PLC0415
+
+    days = [DAY + timedelta(days=number) for number in range(365)]
+    parts = [_part(day) for day in days]
+    rng = random.Random("year")
+    items = {
+        part.pk: _keys([DAY + timedelta(milliseconds=rng.randrange(86_400_000)) for _ in range(300)]) for part in parts
+    }
+    table = FakeTable(items)
+    estimate, exact = estimated_rows(parts, PartitionProber(table, "t", probe_items=50))
+    assert not exact and abs(estimate - 365 * 300) < 0.25 * 365 * 300
+    assert table.queries <= 16 * 9  # 16 partitions of 365 probed, 9 small Queries each at most
+    quiet = FakeTable({parts[0].pk: _keys([DAY] * 7), parts[1].pk: _keys([DAY] * 3)})
+    assert estimated_rows(parts[:2], PartitionProber(quiet, "t", probe_items=50)) == (10, True)
