@@ -55,6 +55,11 @@ class PartitionSize:
     exact: bool
     prefix: str | None = None  # the sort key's prefix when the partition can be cut by time
     segments: tuple[Segment, ...] = ()
+    seen: int = 0  # distinct items the probes returned: the partition holds at least these
+
+    def __post_init__(self) -> None:
+        if self.exact and not self.seen:
+            object.__setattr__(self, "seen", round(self.items))
 
 
 def time_prefix(part: QueryPartition) -> str | None:
@@ -100,11 +105,11 @@ class PartitionProber:
         keys, exhausted = self._query(part, part.sk_lo, self.probe_items)
         prefix = time_prefix(part)
         if exhausted or prefix is None:
-            return PartitionSize(part, float(len(keys)), exact=exhausted, prefix=prefix)
+            return PartitionSize(part, float(len(keys)), exact=exhausted, prefix=prefix, seen=len(keys))
         last, _ = self._query(part, part.sk_lo, 1, forward=False)
         first_at, last_at = self._at(keys[0]), self._at(last[0]) if last else None
         if first_at is None or last_at is None or last_at <= first_at:
-            return PartitionSize(part, float(len(keys)), exact=False, prefix=None)
+            return PartitionSize(part, float(len(keys)), exact=False, prefix=None, seen=len(keys))
         step = (last_at - first_at) / self.samples
         points = [first_at + step * number for number in range(self.samples)] + [last_at + MS]
         probes = [(keys, exhausted)] + [
@@ -113,7 +118,10 @@ class PartitionProber:
         segments = tuple(
             self._segment(points[number], points[number + 1], *probes[number]) for number in range(self.samples)
         )
-        return PartitionSize(part, sum(s.items for s in segments), exact=False, prefix=prefix, segments=segments)
+        seen = len({key for probe, _ in probes for key in probe} | set(last))
+        return PartitionSize(
+            part, sum(s.items for s in segments), exact=False, prefix=prefix, segments=segments, seen=seen
+        )
 
     def _segment(self, start: datetime, end: datetime, keys: list[str], exhausted: bool) -> Segment:
         """Items in [start, end): counted when the probe reached ``end`` (or the partition's end), else the probe's

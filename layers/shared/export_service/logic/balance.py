@@ -5,6 +5,7 @@ small as it can be. Order is kept: the parts, concatenated, read exactly what th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from export_service.dal.query import QueryPartition
@@ -68,13 +69,27 @@ def filtered(parts: Sequence[QueryPartition]) -> bool:
 ESTIMATE_SAMPLE = 16  # partitions probed for a 202's estimate: its cost does not grow with the window either
 
 
-def estimated_rows(parts: Sequence[QueryPartition], prober: Prober, sample: int = ESTIMATE_SAMPLE) -> tuple[int, bool]:
+@dataclass(frozen=True)
+class Estimate:
+    rows: int  # estimated (extrapolated from the probed partitions)
+    exact: bool  # every partition probed, and each quiet enough to be counted by its probe
+    at_least: int  # items the probes saw: certainly there
+
+
+def estimate(parts: Sequence[QueryPartition], prober: Prober, sample: int = ESTIMATE_SAMPLE) -> Estimate:
     """The rows of unfiltered Queries from the planner's probes (dal/split.py): a few small Queries whatever the
     size, no paging through a busy partition; at most ``sample`` partitions, evenly spread, are probed and the rest
-    extrapolated; and whether the figure is exact (every partition probed, and quiet)."""
+    extrapolated."""
     if not parts:
-        return 0, True
+        return Estimate(0, True, 0)
     chosen = [parts[round(i * (len(parts) - 1) / (sample - 1))] for i in range(sample)] if len(parts) > sample else []
     sizes = prober.sizes(chosen or parts)
     total = sum(size.items for size in sizes) * len(parts) / len(sizes)
-    return round(total), not chosen and all(size.exact for size in sizes)
+    exact = not chosen and all(size.exact for size in sizes)
+    return Estimate(round(total), exact, sum(size.seen for size in sizes))
+
+
+def estimated_rows(parts: Sequence[QueryPartition], prober: Prober, sample: int = ESTIMATE_SAMPLE) -> tuple[int, bool]:
+    """``estimate``'s rows, and whether they are exact."""
+    found = estimate(parts, prober, sample)
+    return found.rows, found.exact

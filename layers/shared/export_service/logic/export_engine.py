@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from export_service.dal.count_budget import count_budget, current_budget
 from export_service.dal.query import QueryPartition
 from export_service.errors import ExportTooLargeError, ForbiddenError
+from export_service.logic.balance import estimate, filtered
 from export_service.logic.formats import CONTENT_TYPES, ExportFormat, make_writer, wrap_envelope
 from export_service.models.api_keys import Permission, Principal
 from export_service.models.export import QueryModel
@@ -320,9 +321,23 @@ def over_the_limit(
     the limit)."""
     if limits.max_records >= limits.count_cap:
         return None
+    prober = _prober(spec, stores) if not filtered(parts) else None
+    if prober is not None:  # the planner's probes: a few small Queries, no paging through a busy day
+        probed = estimate(parts, prober)
+        if probed.exact:
+            return (probed.rows, True) if probed.rows > limits.max_records else None
+        if probed.at_least > limits.max_records:  # certainly over: the job's estimate is the probes'
+            return max(probed.rows, probed.at_least), True
     floor = limits.max_records + 1  # counted to the end up to here, on within the budget beyond
     counted, complete = bounded_count(spec, request, stores, parts, limits.count_cap, limits.count_seconds, floor)
     return (counted, complete) if counted > limits.max_records else None
+
+
+def _prober(spec: ExportSpec[Any], stores: Any) -> Any:
+    try:
+        return spec.prober(stores) if spec.prober is not None else None
+    except AttributeError:  # a store that sizes no partitions (a test double)
+        return None
 
 
 def spec_filename(spec: ExportSpec[Any], request: Any, plan: ExportPlan, fmt: StrEnum, now: datetime) -> str:
