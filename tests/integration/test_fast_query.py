@@ -66,15 +66,10 @@ def moto_client(stack) -> Any:
 
 @pytest.fixture(scope="module")
 def local_client(stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    try:
-        find_jar()
-    except FileNotFoundError as missing:
-        pytest.skip(str(missing))
+    # make test installs DynamoDB Local (devtools/setup.sh): without it this comparison fails, it is never skipped
+    find_jar()
     local = DynamoDBLocal(free_port(), log_path=tmp_path_factory.mktemp("ddb") / "dynamodb-local.log")
-    try:
-        local.start()
-    except (FileNotFoundError, RuntimeError, TimeoutError) as failed:
-        pytest.skip(f"DynamoDB Local did not start: {failed}")
+    local.start()
     try:
         dynamodb = boto3.client("dynamodb", endpoint_url=local.endpoint)
         _create(dynamodb)

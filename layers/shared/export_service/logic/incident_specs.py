@@ -1,5 +1,5 @@
-"""The incident datasets' export specs (seed 004's five datasets and the incident list's CSV), imported by
-logic/datasets.py when one of them is asked for."""
+"""The incident datasets' export specs (the nightly data export's five datasets and the incident list's CSV),
+imported by logic/datasets.py when one of them is asked for."""
 
 from __future__ import annotations
 
