@@ -86,7 +86,13 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "IncidentDistributionFunction": lambda w: _api("GET", "/v1/incidents/distribution"),
     "IncidentSummaryFunction": lambda w: _api("GET", "/v1/incidents/summary"),
     "AlertsByFiltersFunction": lambda w: _api(
-        "POST", "/v1/alerts/by-filters", body={"source_ids": [], "upload_dates": [], "violation_names": []}
+        "POST",
+        "/v1/alerts/by-filters",
+        body={
+            "sources": ["asset-1"],
+            "upload_dates": [f"{w.day:%Y-%m-%d}T00:00:00.000Z"],
+            "violation_names": ["volume"],
+        },
     ),
     "StartExportFunction": lambda w: _api("POST", "/v1/exports", body={"dataset": "audit", "format": "csv", **_day(w)}),
     "GetExportFunction": lambda w: _api(
@@ -106,7 +112,7 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "SampleDataFunction": lambda w: _api(
         "GET",
         "/v1/export/sample-data",
-        query={"assetId": w.asset_id, "credentialId": w.credential_id, "query": "SELECT * LIMIT 10"},
+        query={"assetId": w.asset_id, "credentialId": w.credential_id, "query": "SELECT 1"},
     ),
     "ManifestKeysFunction": lambda w: _api("GET", "/v1/manifest-keys"),
 }
