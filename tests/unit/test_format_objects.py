@@ -31,3 +31,9 @@ def test_json_lines_writer_matches_the_general_encoder() -> None:
     out = io.StringIO()
     JsonLinesWriter(out, COLUMNS).write_many(RECORDS)
     assert out.getvalue() == "".join(line + "\n" for line in _expected(RECORDS))
+
+
+def test_a_single_column_and_records_missing_it() -> None:
+    out = io.StringIO()
+    JsonLinesWriter(out, ("id",)).write_many([{"id": "a"}, {}, {"id": None}])
+    assert out.getvalue() == '{"id":"a"}\n{"id":""}\n{"id":null}\n'

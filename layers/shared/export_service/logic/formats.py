@@ -6,7 +6,8 @@ import csv
 import functools
 import io
 import json
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder _dumps uses
 from typing import Any, Protocol, TextIO
 
@@ -44,14 +45,25 @@ def _objects(columns: Sequence[str], records: Sequence[Mapping[str, Any]]) -> li
     """Each record as the JSON object ``_dumps({column: value or ""})`` writes, in column order. Records whose cells
     are all strings (the exported attributes are) take a path without an encoder call per record."""
     template = _object_template(tuple(columns))
+    cells = _cells(tuple(columns))
     texts = []
     for record in records:
-        values = [record.get(column, "") for column in columns]
+        try:
+            values = cells(record)  # every column present (the common case), read in C
+        except KeyError:
+            values = tuple(record.get(column, "") for column in columns)
         try:
             texts.append(template % tuple(map(encode_basestring, values)))
         except TypeError:  # a cell that is not a string (a number, a map, None): the general encoder
             texts.append(_dumps(dict(zip(columns, values, strict=True))))
     return texts
+
+
+@functools.lru_cache(maxsize=16)
+def _cells(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The record's cells in column order, as a tuple (``itemgetter`` of one column gives the cell alone)."""
+    getter = operator.itemgetter(*columns)
+    return (lambda record: (getter(record),)) if len(columns) == 1 else getter
 
 
 class RecordWriter(Protocol):
