@@ -199,6 +199,8 @@ def world_and_payloads(stack: Any, anchor: datetime, days: int) -> tuple[Any, di
     probe = World(day, "", "", "", "", "")
     listed = invoke(specs["ListIncidentsFunction"], REQUESTS["ListIncidentsFunction"](probe))
     page = json.loads(listed["body"])
+    if listed.get("statusCode") != 200:
+        raise RuntimeError(f"the incident list answered {listed.get('statusCode')}: {listed['body'][:300]}")
     incident_id = str((page["data"] if isinstance(page, dict) else page)[0]["id"])
     started = invoke(specs["StartExportFunction"], REQUESTS["StartExportFunction"](probe))
     job_id = json.loads(started["body"])["metadata"]["jobId"]
@@ -225,6 +227,8 @@ def run_cold_starts(runs: int, only: Sequence[str] = ()) -> str:
 
     anchor, days = datetime(2026, 3, 1, tzinfo=UTC), 30
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request to moto
+    for lifted in ("SYNC_EXPORT_LIMIT", "MAX_RESPONSE_BYTES", "READ_PREFETCH"):  # the sync section's, if it ran
+        os.environ.pop(lifted, None)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     stack = LocalStack(
         port=free_port(),
@@ -235,6 +239,9 @@ def run_cold_starts(runs: int, only: Sequence[str] = ()) -> str:
     log(f"\ncold starts: starting a local stack (DynamoDB Local, moto, demo data); load average {load_average()}")
     try:
         stack.start()
+        from export_service.api.deps import reset_dependencies  # noqa: PLC0415
+
+        reset_dependencies()  # clients of an earlier section pointed at its own DynamoDB Local, now stopped
         stack.create_demo_keys()
         stack.load_demo_data(0.05, DEFAULT_SEED, anchor, days)
         world, payloads = world_and_payloads(stack, anchor, days)
