@@ -111,3 +111,45 @@ def assert_estimate(status: Mapping[str, Any], matched: int, limit: int) -> None
         assert limit < status["estimatedRecords"] <= matched, status
     else:
         assert status["estimatedRecords"] == matched, status
+
+
+# The incident API's documented objects, field by field in the document's order: the tests' own statement of the
+# shapes, written independently of the product's models.
+DOCUMENTED_INCIDENT_FIELDS = [
+    "id",
+    "project_id",
+    "asset_id",
+    "last_upload_timestamp",
+    "created_time",
+    "severity",
+    "impact",
+    "status",
+    "ticket_id",
+    "alert_policy_id",
+    "alert_policy_name",
+    "description",
+    "tags",
+]
+DOCUMENTED_ALERT_FIELDS = [
+    "type",
+    "source",
+    "attribute",
+    "job_id",
+    "create_time",
+    "save_time",
+    "violation_data",
+    "violation_name",
+    "notification_channels",
+    "is_notification_enabled",
+    "metric_time",
+    "is_notified",
+    "metric_value",
+    "policy_name",
+    "segment",
+    "priority",
+    "description",
+    "source_name",
+    "source_type",
+    "project_name",
+    "tags",
+]

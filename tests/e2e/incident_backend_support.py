@@ -12,47 +12,12 @@ from typing import Any
 
 from export_service.models.alerts import Alert
 from export_service.models.incidents import Incident
+from tests.helpers import DOCUMENTED_ALERT_FIELDS, DOCUMENTED_INCIDENT_FIELDS
 
-LIST_FIELDS = [
-    "id",
-    "project_id",
-    "asset_id",
-    "last_upload_timestamp",
-    "created_time",
-    "severity",
-    "impact",
-    "status",
-    "ticket_id",
-    "alert_policy_id",
-    "alert_policy_name",
-    "description",
-    "tags",
-]
+LIST_FIELDS = DOCUMENTED_INCIDENT_FIELDS
 DETAIL_FIELDS = {*LIST_FIELDS, "metrics", "history"}
 METRIC_FIELDS = {"metric_name", "metric_aggregation", "display_metric_name", "segment", "rule", "attribute"}
-ALERT_FIELDS = [
-    "type",
-    "source",
-    "attribute",
-    "job_id",
-    "create_time",
-    "save_time",
-    "violation_data",
-    "violation_name",
-    "notification_channels",
-    "is_notification_enabled",
-    "metric_time",
-    "is_notified",
-    "metric_value",
-    "policy_name",
-    "segment",
-    "priority",
-    "description",
-    "source_name",
-    "source_type",
-    "project_name",
-    "tags",
-]
+ALERT_FIELDS = DOCUMENTED_ALERT_FIELDS
 SUMMARY_FIELDS = [
     "total",
     "open",

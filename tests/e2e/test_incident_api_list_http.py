@@ -13,25 +13,12 @@ import requests
 
 from tests.e2e.conftest import ACME, GLOBEX, Stack
 from tests.e2e.incident_api_support import _expected, _get, _item, incident_truth
+from tests.helpers import DOCUMENTED_INCIDENT_FIELDS
 
 pytestmark = pytest.mark.e2e
 
 
-SEED_FIELDS = [
-    "id",
-    "project_id",
-    "asset_id",
-    "last_upload_timestamp",
-    "created_time",
-    "severity",
-    "impact",
-    "status",
-    "ticket_id",
-    "alert_policy_id",
-    "alert_policy_name",
-    "description",
-    "tags",
-]
+SEED_FIELDS = DOCUMENTED_INCIDENT_FIELDS
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 

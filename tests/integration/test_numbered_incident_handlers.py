@@ -17,7 +17,7 @@ from export_service.api.deps import reset_dependencies
 from export_service.dal.incident_store import NumberTakenError
 from export_service.logic.incident_records import IncidentBundle, delete_incident, write_incident_bundles
 from export_service.models.alerts import ALERT_OBJECT_FIELDS
-from tests.helpers import authorizer_context
+from tests.helpers import DOCUMENTED_INCIDENT_FIELDS, authorizer_context
 from tests.integration.incident_support import incident_store
 from tests.integration.support import call
 
@@ -25,21 +25,7 @@ pytestmark = pytest.mark.integration
 
 TENANT, OTHER = "numbered", "numbered-other"
 START, END = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC)
-LIST_FIELDS = [
-    "id",
-    "project_id",
-    "asset_id",
-    "last_upload_timestamp",
-    "created_time",
-    "severity",
-    "impact",
-    "status",
-    "ticket_id",
-    "alert_policy_id",
-    "alert_policy_name",
-    "description",
-    "tags",
-]
+LIST_FIELDS = DOCUMENTED_INCIDENT_FIELDS
 DETAIL_FIELDS = {*LIST_FIELDS, "metrics", "history"}
 FUNCTIONS = {
     "incidents": "ListIncidentsFunction",

@@ -33,49 +33,14 @@ from export_service.models.incident_api import (
     NumberedIncidentDetail,
     incident_number,
 )
+from tests.helpers import DOCUMENTED_ALERT_FIELDS, DOCUMENTED_INCIDENT_FIELDS
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 # The incident object as the incident API documents it, in its order.
-DOCUMENTED_LIST = (
-    "id",
-    "project_id",
-    "asset_id",
-    "last_upload_timestamp",
-    "created_time",
-    "severity",
-    "impact",
-    "status",
-    "ticket_id",
-    "alert_policy_id",
-    "alert_policy_name",
-    "description",
-    "tags",
-)
-DOCUMENTED_ALERT = [
-    "type",
-    "source",
-    "attribute",
-    "job_id",
-    "create_time",
-    "save_time",
-    "violation_data",
-    "violation_name",
-    "notification_channels",
-    "is_notification_enabled",
-    "metric_time",
-    "is_notified",
-    "metric_value",
-    "policy_name",
-    "segment",
-    "priority",
-    "description",
-    "source_name",
-    "source_type",
-    "project_name",
-    "tags",
-]
+DOCUMENTED_LIST = tuple(DOCUMENTED_INCIDENT_FIELDS)
+DOCUMENTED_ALERT = DOCUMENTED_ALERT_FIELDS
 
 
 @pytest.mark.parametrize(
