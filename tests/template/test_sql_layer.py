@@ -15,7 +15,7 @@ pytestmark = pytest.mark.template
 
 SQL_REQUIREMENTS = ROOT / "layers" / "sql" / "requirements.txt"
 SQL_FUNCTIONS = {"IncidentDebugRecordsFunction", "SampleDataFunction"}
-PARQUET_WRITERS = {"ExportPartFunction", "ExportFinishFunction"}  # format=parquet jobs (logic/parquet_files.py)
+PARQUET_WRITERS = {"ExportPartFunction", "ExportFinishFunction", "NightlySourceFunction"}  # format=parquet (jobs, nights)
 
 
 def test_duckdb_is_pinned_exactly_with_no_dependency_left_unpinned():
