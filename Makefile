@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup run test test-unit test-integration test-e2e test-template lint fmt typecheck bench build validate deploy keys pr docs
+.PHONY: setup run test test-unit test-integration test-e2e test-template lint fmt typecheck bench build validate deploy keys pr docs template
 
 setup:  ## install the venv, Java 17+ and DynamoDB Local (idempotent)
 	@bash devtools/setup.sh
@@ -26,9 +26,13 @@ test-e2e: setup
 test-template: setup
 	@$(PY) -m pytest tests/template $(ARGS)
 
-lint: setup  ## ruff lint and format check
+lint: setup  ## ruff lint and format check; template.yaml equals its sources (template/*.yaml)
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@$(PY) -m devtools.assemble_template --check
+
+template: setup  ## assemble template.yaml from template/*.yaml (edit those, then run this)
+	@$(PY) -m devtools.assemble_template
 
 fmt: setup
 	@.venv/bin/ruff format .

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.template
 
 SQL_REQUIREMENTS = ROOT / "layers" / "sql" / "requirements.txt"
 SQL_FUNCTIONS = {"IncidentDebugRecordsFunction", "SampleDataFunction"}
-PARQUET_WRITERS = {"ExportPartFunction", "ExportFinishFunction", "NightlySourceFunction"}  # format=parquet (jobs, nights)
+PARQUET_WRITERS = {"ExportPartFunction", "ExportFinishFunction", "NightlySourceFunction"}  # format=parquet
 
 
 def test_duckdb_is_pinned_exactly_with_no_dependency_left_unpinned():

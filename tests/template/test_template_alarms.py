@@ -33,7 +33,7 @@ def test_every_function_is_in_one_errors_alarm_and_one_throttles_alarm():
     for metric in ("Errors", "Throttles"):
         covered = Counter(fn for alarm in _alarms().values() for name, fn in _lambda_metrics(alarm) if name == metric)
         missing = functions - set(covered)
-        assert not missing, f"add {sorted(missing)} to a group of template.yaml's {metric} alarms"
+        assert not missing, f"add {sorted(missing)} to a group of the {metric} alarms in template/11-alarms.yaml"
         assert all(count == 1 for count in covered.values()), covered
         assert set(covered) <= functions
 
