@@ -76,3 +76,31 @@ def test_stopping_early_stops_the_producers():
     pages.close()  # the consumer gives up (e.g. the export is over the limit)
     assert threading.active_count() == before
     assert len(produced) < 100  # producers were stopped, not run to the end
+
+
+def test_short_sources_ahead_are_read_while_the_consumer_is_still_on_an_earlier_one():
+    # Given a first source the consumer is slow to take and three one-page sources after it, with two threads
+    done = []
+
+    def first():
+        yield "a0"
+        yield "a1"
+        done.append("a")
+
+    def short(name: str):
+        def pages():
+            yield f"{name}0"
+            done.append(name)
+
+        return pages
+
+    pages = read_ahead([first, short("b"), short("c"), short("d"), short("e")], 2)
+    assert next(pages) == "a0"
+    deadline = time.monotonic() + 2
+    while len(done) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    # Then the threads have read a to the end and b, c and d (four sources started, one page of each waiting for
+    # the consumer), and not e: it starts when the consumer is done with a
+    assert sorted(done) == ["a", "b", "c", "d"]
+    assert list(pages) == ["a1", "b0", "c0", "d0", "e0"]
