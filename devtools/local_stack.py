@@ -29,6 +29,7 @@ from devtools.sfn_local import create_state_machines, enable_state_machine_execu
 from devtools.template import api, functions
 from devtools.usage_plans import UsagePlanMeter, api_key_required, create_usage_plans
 from export_service.dal.usage_keys import UsagePlanKeys
+from export_service.models.nightly import NightlyFormat
 
 HOST = "127.0.0.1"
 
@@ -175,14 +176,17 @@ class LocalStack:
                 key = key.model_copy(update={"usage_key": usage.tenant_key(demo.tenant)})
             store.put(key)
 
-    def enable_demo_nightly(self, since: datetime) -> list[str]:
-        """Nightly exports on for the tenants with every-permission demo keys (initech stays off)."""
+    def enable_demo_nightly(self, since: datetime, fmt: str = "csv") -> list[str]:
+        """Nightly exports on for the tenants with every-permission demo keys (initech stays off), with files in
+        ``fmt`` (csv or parquet)."""
         from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
+        from export_service.models.nightly import nightly_format  # noqa: PLC0415
 
+        chosen = nightly_format(fmt, "--nightly-format")
         store = ExportRequestStore(boto3.client("dynamodb"), self.refs["ExportRequestsTable"])
         tenants = sorted({demo.tenant for demo in DEMO_KEYS if "EXPORTS_READ" in demo.permissions})
         for tenant in tenants:
-            store.enable(tenant, since)
+            store.enable(tenant, since, chosen)
         return tenants
 
     def load_demo_data(self, scale: float, seed: int, anchor: datetime | None, days: int) -> list[str]:
@@ -219,7 +223,7 @@ class LocalStack:
         return ", ".join(f"{count:,} {name}" for name, count in counts.items())
 
 
-def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
+def usage(stack: LocalStack, window: tuple[datetime, datetime], nightly_format: str = "csv") -> str:
     key = DEMO_KEYS[0]
     base = f"{stack.url}/v1/audit/export"
     first, end = (f"{moment:%Y-%m-%d}" for moment in window)
@@ -266,11 +270,15 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime]) -> str:
         f"  curl -sS -G -H 'Authorization: {pair}' '{stack.url}/api/export/v1/incident-groups'"
         ' --data-urlencode \'filter={"namespace":["production"]}\' | head -3',
         "",
-        "Nightly exports are on for acme and globex (from a day before the demo data ends). Run a night now, then",
-        "list its reports (links valid 300 s):",
+        f"Nightly exports are on for acme and globex ({nightly_format} files, from a day before the demo data ends). "
+        "Run a night now,",
+        "then list its reports (links valid 300 s):",
         f"  .venv/bin/python -m devtools.nightly --dynamodb-endpoint {stack.dynamodb.endpoint} "
         f"--moto-endpoint {stack.moto_url} fire",
         f"  curl -sS -H 'apikey: {key.token}' '{stack.url}/v1/export-requests?newer_than={first}T00%3A00%3A00'",
+        "Parquet nightly files for a tenant (from its next night; --nightly-format parquet starts the stack so):",
+        f"  .venv/bin/python -m devtools.nightly --dynamodb-endpoint {stack.dynamodb.endpoint} "
+        "enable --tenant acme --format parquet",
         "",
         f"DynamoDB Local: {stack.dynamodb.endpoint}   moto (S3 and the rest): {stack.moto_url}",
         f"More keys: .venv/bin/python -m devtools.keys --endpoint {stack.dynamodb.endpoint}"
@@ -298,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anchor", help="demo data ends at this UTC date (default: today)")
     parser.add_argument("--days", type=int, default=180, help="days of demo history")
     parser.add_argument("--no-demo-data", action="store_true", help="start empty (keys are still created)")
+    parser.add_argument(
+        "--nightly-format",
+        choices=[fmt.value for fmt in NightlyFormat],
+        default="csv",
+        help="the demo tenants' nightly files: csv (default) or parquet",
+    )
     parser.add_argument("--quiet", action="store_true", help="log only warnings from the functions and the gateway")
     args = parser.parse_args(argv)
 
@@ -336,8 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             for line in stack.load_demo_data(args.scale, args.seed or DEFAULT_SEED, anchor, args.days):
                 print("  " + line, flush=True)
             print(f"  demo data loaded in {time.monotonic() - began:.1f}s", flush=True)
-        stack.enable_demo_nightly(window[1] - timedelta(days=1))
-        print(usage(stack, window), flush=True)
+        stack.enable_demo_nightly(window[1] - timedelta(days=1), args.nightly_format)
+        print(usage(stack, window, args.nightly_format), flush=True)
         print("local stack ready", flush=True)
         while True:
             time.sleep(3600)

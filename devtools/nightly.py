@@ -1,9 +1,12 @@
 """Nightly exports: turn them on or off for a tenant, see their state, and fire the nightly event now.
 
-    python -m devtools.nightly enable --tenant acme [--since 2026-06-01T00:00:00Z]
+    python -m devtools.nightly enable --tenant acme [--since 2026-06-01T00:00:00Z] [--format csv|parquet]
     python -m devtools.nightly disable --tenant acme
     python -m devtools.nightly status
     python -m devtools.nightly fire [--time 2026-06-02T02:30:00Z]     # local stack only
+
+``enable --format parquet`` makes each source's nightly file a Parquet file (default csv); on a tenant that is already
+on it changes the format of the nights dispatched from then on, keeping its start and watermark.
 
 ``fire`` sends the schedule's event (events/nightly_schedule.json, with ``time`` set to now or ``--time``) to the
 dispatcher function, exactly as EventBridge Scheduler would, then waits for the night's executions on the local
@@ -31,7 +34,9 @@ import boto3
 from devtools.provision import local_refs
 from devtools.template import functions
 from export_service.dal.export_request_store import ExportRequestStore
+from export_service.errors import ExportServiceError
 from export_service.logic.nightly import execution_name, night_of
+from export_service.models.nightly import NightlyFormat, nightly_format
 from export_service.timefmt import format_instant, parse_instant, utc_now
 
 EVENT_PATH = Path(__file__).resolve().parent.parent / "events" / "nightly_schedule.json"
@@ -95,6 +100,21 @@ def fire(moment: datetime, args: argparse.Namespace, wait_seconds: float = 600.0
     return outcomes
 
 
+def _enable(store: ExportRequestStore, tenant: str, since: datetime, fmt: NightlyFormat | None) -> str:
+    """Turn a tenant's nightly exports on (csv unless ``fmt``), or change the format of a tenant already on."""
+    if store.enable(tenant, since, fmt or NightlyFormat.CSV):
+        chosen = fmt or NightlyFormat.CSV
+        return f"nightly exports on for {tenant} (first window from {format_instant(since)}; {chosen.value} files)"
+    config = store.get_config(tenant)
+    started = format_instant(config.enabled_at) if config else "?"
+    already = f"nightly exports were already on for {tenant} (since {started})"
+    if config is None or fmt is None or fmt is config.format:
+        return f"{already}; nothing changed"
+    if not store.set_format(tenant, fmt):  # turned off in between
+        return f"{tenant} was turned off meanwhile; nothing changed"
+    return f"{already}; {fmt.value} files from the next night on (were {config.format.value}), same window"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dynamodb-endpoint", default="http://127.0.0.1:8000", help='"" for AWS')
@@ -104,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     enable = sub.add_parser("enable", help="turn nightly exports on for a tenant")
     enable.add_argument("--tenant", required=True)
     enable.add_argument("--since", help="ISO 8601: the first night covers from here (default: now)")
+    enable.add_argument(
+        "--format",
+        metavar="{csv,parquet}",
+        help="the nightly files' format: csv (default when turning on) or parquet (typed columns); given for a tenant "
+        "that is already on, it changes the format from the next night",
+    )
     disable = sub.add_parser("disable", help="turn nightly exports off for a tenant")
     disable.add_argument("--tenant", required=True)
     sub.add_parser("status", help="every tenant with nightly exports on, and its watermark")
@@ -112,14 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "enable":
-        since = parse_instant(args.since, "--since") if args.since else utc_now()
-        store = _store(args)
-        if store.enable(args.tenant, since):
-            print(f"nightly exports on for {args.tenant} (first window from {format_instant(since)})")
-        else:
-            config = store.get_config(args.tenant)
-            started = format_instant(config.enabled_at) if config else "?"
-            print(f"nightly exports were already on for {args.tenant} (since {started}); nothing changed")
+        try:
+            fmt = nightly_format(args.format, "--format") if args.format is not None else None
+            since = parse_instant(args.since, "--since") if args.since else utc_now()
+        except ExportServiceError as error:
+            parser.error(error.message)
+        print(_enable(_store(args), args.tenant, since, fmt))
     elif args.command == "disable":
         found = _store(args).disable(args.tenant)
         print(f"nightly exports off for {args.tenant}" if found else f"{args.tenant} never had nightly exports")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,18 @@ def json_body(response: Mapping[str, Any]) -> Any:
 def spreadsheet_safe(value: str) -> str:
     """What a neutralised CSV cell should read (OWASP CSV injection: a leading apostrophe)."""
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def csv_cell_of(value: Any) -> str:
+    """What the CSV export writes for a value read from its Parquet counterpart (pyarrow): an instant in UTC with
+    milliseconds, an integer in decimal, a string neutralised for spreadsheets, a null as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, int):
+        return str(value)
+    return spreadsheet_safe(value)
 
 
 def assert_estimate(status: Mapping[str, Any], matched: int, limit: int) -> None:

@@ -1,13 +1,15 @@
 """``exports nightly sync DIR`` and ``exports nightly stitch``: the nightly files kept in a folder, safe from cron.
 
-DIR holds the files under the names the service gives them (``incident-20220525-2026-06-21.csv``) and a state file,
-``.exports-nightly.json``: every file it has (id, source, night, window, records, SHA-256) and a watermark, the
+DIR holds the files under the names the service gives them (``incident-20220525-2026-06-21.csv``, or ``.parquet`` for
+a tenant whose nightly files are Parquet) and a state file,
+``.exports-nightly.json``: every file it has (id, source, night, window, format, records, SHA-256) and a watermark, the
 ``created_at`` up to which it has every file. A run lists ``GET /v1/export-requests`` from the watermark, page by
 page, and downloads each file it does not have (verified against the listing's ``sha256`` and ``records``, written
 under a temporary name, renamed once verified, recorded at once), so a second run downloads nothing, an interrupted
 run resumes (a half-downloaded file continues with Range), and a run after a missed week catches up on everything
 the 30-day retention still holds. It warns about files that will soon be expunged and about gaps (a window that
-does not meet the previous one). One run at a time per DIR (a lock file).
+does not meet the previous one). One run at a time per DIR (a lock file). ``stitch`` merges CSV files only: it
+refuses a range holding Parquet files (the client carries no Parquet reader; see docs/nightly.md for querying them).
 """
 
 from __future__ import annotations
@@ -40,13 +42,14 @@ from export_client.download import (
 from export_client.errors import ClientError, Exit
 from export_client.stitch import Stitched, StitchError, open_files, stitch
 from export_client.ui import Ui
-from export_client.verify import Facts, facts, mismatches
+from export_client.verify import Facts, facts, format_of, mismatches
 
 STATE_FILE = ".exports-nightly.json"
 LOCK_FILE = ".exports-nightly.lock"
 RETENTION = timedelta(days=30)
 PAGE = 60  # ten nights a page: links (300 s) are used soon after they are listed
-_NAME = re.compile(r"^[A-Za-z0-9._-]+\.csv$")
+FORMATS = ("csv", "parquet")  # the nightly files' formats (the listing's ``format``; absent: csv)
+_NAME = re.compile(r"^[A-Za-z0-9._-]+\.(csv|parquet)$")
 
 
 def iso(moment: datetime) -> str:
@@ -65,18 +68,28 @@ def slug(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", source.split("+", 1)[-1])
 
 
+def entry_format(entry: dict[str, Any]) -> str:
+    """A listed file's format: ``csv`` or ``parquet`` (an entry without ``format`` is CSV)."""
+    fmt = str(entry.get("format") or "csv")
+    if fmt not in FORMATS:
+        raise ClientError(Exit.REJECTED, f"the listing names a nightly format this client does not know: {fmt!r}")
+    return fmt
+
+
 def file_name(entry: dict[str, Any]) -> str:
-    """The name the link's Content-Disposition gives the file, else ``<source>-<night>.csv``."""
+    """The name the link's Content-Disposition gives the file (when its extension is the entry's format), else
+    ``<source>-<night>.<format>``."""
+    fmt = entry_format(entry)
     query = parse_qs(urlsplit(entry.get("url") or "").query)
     disposition = (query.get("response-content-disposition") or [""])[0]
     found = re.search(r'filename="?([^";]+)"?', disposition)
-    if found and _NAME.match(Path(found.group(1)).name):
+    if found and _NAME.match(Path(found.group(1)).name) and format_of(found.group(1)) == fmt:
         return Path(found.group(1)).name
-    return f"{slug(entry['source'])}-{entry['window_ends_at'][:10]}.csv"
+    return f"{slug(entry['source'])}-{entry['window_ends_at'][:10]}.{fmt}"
 
 
 def night_of(name: str, entry: dict[str, Any]) -> str:
-    found = re.search(r"(\d{4}-\d{2}-\d{2})\.csv$", name)
+    found = re.search(r"(\d{4}-\d{2}-\d{2})\.(csv|parquet)$", name)
     return found.group(1) if found else str(entry["window_ends_at"])[:10]
 
 
@@ -290,6 +303,7 @@ def _one(
         "created_at": entry["created_at"],
         "window_starts_at": entry["window_starts_at"],
         "window_ends_at": entry["window_ends_at"],
+        "format": entry_format(entry),
         "records": int(entry["records"]),
         "sha256": got.sha256,
         "bytes": got.bytes,
@@ -301,8 +315,9 @@ def _one(
 
 
 def _verified(part: Path, entry: dict[str, Any], name: str) -> Facts:
-    """The downloaded file's facts when they match the listing's sha256 and records; else it is deleted."""
-    got = facts(part, "csv")
+    """The downloaded file's facts when they match the listing's sha256 and records (CSV rows counted as read, Parquet
+    rows from its footer); else it is deleted."""
+    got = facts(part, entry_format(entry))
     problems = mismatches(got, sha256=entry["sha256"], size=None, rows=int(entry["records"]))
     if problems:
         discard(part)
@@ -337,6 +352,15 @@ def stitch_directory(
         chosen.setdefault(item["source"], []).append(item)
     if not chosen:
         raise ClientError(Exit.REJECTED, f"{directory} holds no nightly file in that range (run exports nightly sync)")
+    parquet = sorted(item["file"] for items in chosen.values() for item in items if format_of(item["file"]) != "csv")
+    if parquet:
+        more = f" and {len(parquet) - 1} more" if len(parquet) > 1 else ""
+        raise ClientError(
+            Exit.REJECTED,
+            f"nightly stitch merges CSV files, and {parquet[0]}{more} in that range are Parquet, which this client "
+            "does not read: query Parquet nights in place (docs/nightly.md shows a DuckDB query that keeps the latest "
+            "copy of each row), or stitch a range of CSV nights with --from/--to",
+        )
     output.mkdir(parents=True, exist_ok=True)
     done = []
     for source, items in sorted(chosen.items()):

@@ -5,7 +5,6 @@ Parquet file back: typed columns, and row by row the values of the CSV."""
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +13,11 @@ import pytest
 
 from tests.e2e.client_support import run_exports
 from tests.e2e.conftest import ACME, Stack
-from tests.helpers import spreadsheet_safe
+from tests.helpers import csv_cell_of
 
 pytestmark = pytest.mark.e2e
 
 BOUNDS = ("--from", "2026-04-01T00:00:00Z", "--to", "2026-05-01T00:00:00Z")  # demo data only: the same rows twice
-
-
-def _as_csv_cell(value: Any) -> str:
-    """What the CSV export writes for a Parquet value."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    if isinstance(value, int):
-        return str(value)
-    return spreadsheet_safe(value)
 
 
 def _export(stack: Stack, folder: Path, dataset: str, *options: str) -> dict[str, Any]:
@@ -62,7 +50,7 @@ def test_a_parquet_job_holds_the_csv_jobs_rows_with_typed_columns(stack: Stack, 
         rows = list(reader)
     assert len(rows) == table.num_rows
     for number, (want, got) in enumerate(zip(rows, table.to_pylist(), strict=True)):
-        assert {name: _as_csv_cell(value) for name, value in got.items()} == want, number
+        assert {name: csv_cell_of(value) for name, value in got.items()} == want, number
     assert parquet["bytes"] * 2 < plain["bytes"]  # compressed columns
 
 

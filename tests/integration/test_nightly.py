@@ -366,7 +366,7 @@ def status(capsys) -> dict[str, dict]:
 def test_the_command_enables_a_tenant_status_reports_it_and_disable_turns_it_off(stack, capsys):
     tenant = "nightly-cli"
     out = command(capsys, "enable", "--tenant", tenant, "--since", "2026-05-01T14:00:00+02:00")
-    assert out == f"nightly exports on for {tenant} (first window from 2026-05-01T12:00:00.000Z)\n"
+    assert out == f"nightly exports on for {tenant} (first window from 2026-05-01T12:00:00.000Z; csv files)\n"
     assert status(capsys)[tenant] == {
         "tenant": tenant,
         "enabled": True,
@@ -374,6 +374,7 @@ def test_the_command_enables_a_tenant_status_reports_it_and_disable_turns_it_off
         "watermark": None,
         "last_night": None,
         "last_created_at": None,
+        "format": "csv",
     }
     config = _requests_store().get_config(tenant)
     assert config is not None and config.enabled and config.enabled_at == ENABLED
@@ -397,6 +398,7 @@ def test_enabling_again_keeps_the_first_enablement_and_re_enabling_after_disable
         "watermark": "2026-05-02T02:30:00Z",
         "last_night": "2026-05-02",
         "last_created_at": "2026-05-02T02:35:00Z",
+        "format": "csv",
     }
     assert status(capsys)[tenant] == committed
 
@@ -418,6 +420,7 @@ def test_enabling_again_keeps_the_first_enablement_and_re_enabling_after_disable
         "watermark": None,
         "last_night": None,
         "last_created_at": None,
+        "format": "csv",
     }
     command(capsys, "disable", "--tenant", tenant)  # leave it off: the other tests fire nights for every tenant on
 
@@ -429,7 +432,7 @@ def test_enable_without_since_starts_now(stack, capsys):
     after = utc_now()
     enabled_at = datetime.fromisoformat(status(capsys)[tenant]["enabled_at"])
     assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= enabled_at <= after  # milliseconds kept
-    assert out == f"nightly exports on for {tenant} (first window from {format_instant(enabled_at)})\n"
+    assert out == f"nightly exports on for {tenant} (first window from {format_instant(enabled_at)}; csv files)\n"
     command(capsys, "disable", "--tenant", tenant)
 
 

@@ -94,6 +94,7 @@ def test_a_commit_publishes_one_completed_entry_per_source_and_moves_the_waterma
             "records": files[name].rows,
             "bytes": files[name].bytes,
             "sha256": files[name].sha256,
+            "format": "csv",  # a tenant's default
         }
     assert store.config is not None and store.config.last_night == "2026-05-02"
 

@@ -55,7 +55,7 @@ READER = Principal(
 )
 
 
-def test_a_listing_serves_seed_004s_fields_with_records_sha256_and_links_for_300_seconds():
+def test_a_listing_serves_seed_004s_fields_with_records_sha256_format_and_links_for_300_seconds():
     store, files = _three_nights(), FakePresigner()
     body = list_export_requests(store, files, READER, None, 300, LIST_NOW)
     assert body["urls_expire_at"] == "2026-05-04T09:20:00.123Z"
@@ -63,7 +63,7 @@ def test_a_listing_serves_seed_004s_fields_with_records_sha256_and_links_for_300
     assert store.listed == [("acme", None, int(LIST_NOW.timestamp()), 301)]
     data = body["data"]
     assert len(data) == 18
-    assert all(set(entry) == SEED_004_FIELDS | {"records", "sha256"} for entry in data)
+    assert all(set(entry) == SEED_004_FIELDS | {"records", "sha256", "format"} for entry in data)
     first = data[0]
     assert first == {
         "id": request_id("acme", "2026-05-02", first["source"]),
@@ -75,6 +75,7 @@ def test_a_listing_serves_seed_004s_fields_with_records_sha256_and_links_for_300
         "url": first["url"],
         "records": first["records"],
         "sha256": first["sha256"],
+        "format": "csv",
     }
     assert isinstance(first["records"], int)
     by_source = {item["source"]: item for item in store.items if item["night"] == "2026-05-02"}

@@ -1,7 +1,8 @@
 """DynamoDB access for nightly exports: each tenant's setting and watermark, and the export requests (the listed
 reports). One table, pk ``T#<tenant>``:
 
-- sk ``CONFIG``: enabled, enabled_at, watermark, last_night, last_created_at; while enabled it also carries
+- sk ``CONFIG``: enabled, enabled_at, format (csv or parquet; absent: csv), watermark, last_night, last_created_at;
+  while enabled it also carries
   ``nightly_enabled = "ENABLED"``, the key of the sparse ByEnabled index the nightly dispatcher reads;
 - sk ``REQ#<created_at>#<source>``: one export request (report) per source and night, with ``ttl`` (30 days);
 - sk ``CHAIN``: the head of the tenant's chain of nightly manifests (the last committed night's signed manifest).
@@ -15,7 +16,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from export_service.models.nightly import NightlyConfig
+from export_service.models.nightly import NightlyConfig, NightlyFormat
 from export_service.timefmt import format_instant
 
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
@@ -54,10 +55,10 @@ class ExportRequestStore:
         ).get("Item")
         return _config(item) if item else None
 
-    def enable(self, tenant: str, now: datetime) -> bool:
-        """Turn nightly exports on; False when they already were. Enabling again while enabled changes nothing;
-        re-enabling after a disable starts afresh from ``now`` (documented: the first reports cover activity from when
-        exports were enabled)."""
+    def enable(self, tenant: str, now: datetime, fmt: NightlyFormat = NightlyFormat.CSV) -> bool:
+        """Turn nightly exports on, with files in ``fmt``; False when they already were. Enabling again while enabled
+        changes nothing (set_format changes the format); re-enabling after a disable starts afresh from ``now``
+        (documented: the first reports cover activity from when exports were enabled)."""
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -67,6 +68,7 @@ class ExportRequestStore:
                     "tenant": {"S": tenant},
                     "enabled": {"BOOL": True},
                     "enabled_at": {"S": format_instant(now)},
+                    "format": {"S": NightlyFormat(fmt).value},
                     "nightly_enabled": {"S": _ENABLED},
                 },
                 ConditionExpression="attribute_not_exists(pk) OR enabled = :false",
@@ -74,6 +76,23 @@ class ExportRequestStore:
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False  # already enabled: keep its start and watermark
+        return True
+
+    def set_format(self, tenant: str, fmt: NightlyFormat) -> bool:
+        """The file format of an enabled tenant's nights dispatched from now on (its start and watermark are kept: no
+        night is skipped or repeated); False when nightly exports are off. A night already dispatched keeps the format
+        its execution input names."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": _pk(tenant), "sk": {"S": _CONFIG}},
+                UpdateExpression="SET #format = :format",
+                ConditionExpression="enabled = :true",
+                ExpressionAttributeNames={"#format": "format"},
+                ExpressionAttributeValues={":format": {"S": NightlyFormat(fmt).value}, ":true": {"BOOL": True}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
         return True
 
     def disable(self, tenant: str) -> bool:
@@ -246,5 +265,6 @@ def _config(item: dict[str, Any]) -> NightlyConfig:
             "watermark": plain.get("watermark"),
             "last_night": plain.get("last_night"),
             "last_created_at": plain.get("last_created_at"),
+            "format": plain.get("format", NightlyFormat.CSV.value),
         }
     )

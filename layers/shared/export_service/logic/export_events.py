@@ -70,6 +70,7 @@ def nightly_published(
         "windowStartsAt": window[0],
         "windowEndsAt": window[1],
         "createdAt": created_at,
+        "format": str(manifest.get("format") or "csv"),  # the night's files: csv, or parquet for a Parquet tenant
         "sources": [
             {
                 "source": entry["source"],

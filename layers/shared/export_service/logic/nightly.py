@@ -1,5 +1,6 @@
 """Nightly incremental exports: dispatch one execution per tenant and night, export each source's rows
-created or changed in the night's window to CSV in S3, commit the night's entries with the watermark, list them.
+created or changed in the night's window to a file in S3 (CSV, or Parquet when the tenant chose it), commit the night's
+entries with the watermark, list them.
 
 Exactly once per night: the execution is named after tenant and night (Step Functions refuses a second start),
 each source file has a fixed key (a retried step rewrites it), and the commit is one conditional transaction that
@@ -18,14 +19,17 @@ from typing import Any
 from export_service.dal.export_request_store import CommitRefusedError, ExportRequestStore
 from export_service.dal.query import QueryPartition
 from export_service.dal.s3_files import PRESIGN_SECONDS
+from export_service.logic import parquet_files
 from export_service.logic.export_jobs import FilesLike, SourceStores
-from export_service.logic.formats import CsvWriter
+from export_service.logic.formats import CONTENT_TYPES, CsvWriter, ExportFormat
 from export_service.logic.job_steps import ExecutionStarter, Presigner
 from export_service.logic.nightly_chain import (
     NightManifest,
     NightPublisher,
     build_night_manifest,
     committed_manifest,
+    file_name,
+    night_format,
     previous_manifest,
     publish,
 )
@@ -35,6 +39,7 @@ from export_service.models.nightly import (
     SOURCE_NAMES,
     CommitInput,
     NightlyConfig,
+    NightlyFormat,
     NightlySource,
     SourceInput,
     SourceResult,
@@ -43,6 +48,7 @@ from export_service.timefmt import format_instant
 
 RETENTION = timedelta(days=30)
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+PARQUET_CONTENT_TYPE = CONTENT_TYPES[ExportFormat.PARQUET]  # application/vnd.apache.parquet, as the export jobs'
 _IDS = uuid.UUID("6f1c2f4e-8d53-4a57-9a51-3b0f0f3a7c11")  # namespace of the deterministic export request ids
 
 
@@ -101,6 +107,7 @@ def dispatch(
                 "enabled_at": format_instant(config.enabled_at),
                 "window_starts_at": format_instant(window[0]),
                 "window_ends_at": format_instant(window[1]),
+                "format": config.format.value,  # in the input: a retried step writes the same file
                 "sources": list(SOURCE_NAMES),
             },
         )
@@ -108,8 +115,8 @@ def dispatch(
     return outcomes
 
 
-def file_key(tenant: str, night: str, source: NightlySource) -> str:
-    return f"nightly/{tenant}/{night}/{source.slug}.csv"
+def file_key(tenant: str, night: str, source: NightlySource, fmt: NightlyFormat = NightlyFormat.CSV) -> str:
+    return f"nightly/{tenant}/{night}/{source.slug}.{fmt.extension}"
 
 
 def _partitions(stores: SourceStores, source: NightlySource, run: SourceInput) -> Sequence[QueryPartition]:
@@ -129,10 +136,13 @@ def _pages(stores: SourceStores, source: NightlySource, parts: Sequence[QueryPar
 
 
 def export_source(stores: SourceStores, files: FilesLike, run: SourceInput) -> SourceResult:
-    """One source's CSV for the night: the header, then the rows created or changed in the window, a page at a
-    time (bounded memory), in change-time order. Written to a fixed key: a retry replaces the file."""
+    """One source's file for the night: the rows created or changed in the window, read a page at a time (bounded
+    memory), in change-time order; CSV (the header, even when the night has no rows) or, when the night was dispatched
+    with format parquet, a Parquet file with typed columns. Written to a fixed key: a retry replaces the file."""
     source = NIGHTLY_SOURCES[run.source]
-    key = file_key(run.tenant, run.night, source)
+    key = file_key(run.tenant, run.night, source, run.format)
+    if run.format is NightlyFormat.PARQUET:
+        return _export_parquet(stores, files, run, source, key)
     upload = files.upload(key, CSV_CONTENT_TYPE)
     buffer = io.StringIO()
     writer = CsvWriter(buffer, source.columns)  # the header, even when the night has no rows
@@ -150,6 +160,25 @@ def export_source(stores: SourceStores, files: FilesLike, run: SourceInput) -> S
         upload.abort()
         raise
     return SourceResult(source=run.source, key=key, rows=rows, bytes=upload.bytes, sha256=sha256)
+
+
+def _export_parquet(
+    stores: SourceStores, files: FilesLike, run: SourceInput, source: NightlySource, key: str
+) -> SourceResult:
+    """The Parquet file of a source's night, written as an export job's part is (logic/parquet_files.py: the rows
+    spooled to a temporary file, then typed columns by DuckDB, streamed into S3); a night without rows is a file with
+    the columns and no row."""
+    pages = _pages(stores, source, _partitions(stores, source, run))
+    upload = files.upload(key, PARQUET_CONTENT_TYPE)
+    try:
+        rows = parquet_files.write_part(pages, source.columns, upload)
+        sha256 = upload.close()
+    except BaseException:
+        upload.abort()
+        raise
+    return SourceResult(
+        source=run.source, key=key, rows=rows, bytes=upload.bytes, sha256=sha256, format=NightlyFormat.PARQUET
+    )
 
 
 def request_id(tenant: str, night: str, source: str) -> str:
@@ -173,6 +202,7 @@ def commit_night(
     by_source = {result.source: result for result in run.files}
     if sorted(by_source) != sorted(SOURCE_NAMES):
         raise ValueError(f"a night needs one file per source, got {sorted(by_source)}")
+    fmt = night_format(run.files)
     created = now if config.last_created_at is None else max(now, config.last_created_at + timedelta(milliseconds=1))
     night: NightManifest | None = None
     if publisher is not None:
@@ -193,6 +223,7 @@ def commit_night(
             "records": by_source[name].rows,
             "bytes": by_source[name].bytes,
             "sha256": by_source[name].sha256,
+            "format": fmt.value,
             **({"manifest_key": night.key} if night is not None else {}),
         }
         for name in SOURCE_NAMES
@@ -272,7 +303,8 @@ def list_export_requests(
         source = NIGHTLY_SOURCES.get(item["source"])
         if source is None or source.read_permission not in principal.permissions:
             continue
-        filename = f"{source.slug}-{item['night']}.csv"
+        fmt = NightlyFormat(item.get("format") or NightlyFormat.CSV)  # entries written before formats existed: CSV
+        filename = file_name(source.name, item["night"], fmt)
         entry = {
             "id": item["id"],
             "created_at": item["created_at"],
@@ -283,6 +315,7 @@ def list_export_requests(
             "url": files.presign(item["key"], filename),
             "records": int(item["records"]),
             "sha256": item["sha256"],
+            "format": fmt.value,
         }
         if every_source and item.get("manifest_key"):
             key = item["manifest_key"]

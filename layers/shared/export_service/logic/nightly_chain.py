@@ -1,4 +1,5 @@
-"""A night's manifest: the six files of a tenant's night with their SHA-256, bytes and rows, signed, and chained to
+"""A night's manifest: the six files of a tenant's night (CSV or Parquet) with their SHA-256, bytes and rows, signed,
+and chained to
 the tenant's previous night (its manifest's SHA-256 and signature), so a missing, replaced or reordered night is
 visible to anyone holding the files. Written beside the files (``nightly/<tenant>/<night>/manifest.json``) once the
 night is committed; the chain's head (the last night's signed manifest) is kept in the requests table (sk ``CHAIN``)
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 from export_service.logic.export_events import NIGHTLY_PUBLISHED, EventPublisher, nightly_published
 from export_service.logic.manifest import Signer, chain_link, file_entry, manifest_bytes, new_manifest, sign_manifest
-from export_service.models.nightly import AUDIT_SOURCE, NIGHTLY_SOURCES, CommitInput, SourceResult
+from export_service.models.nightly import AUDIT_SOURCE, NIGHTLY_SOURCES, CommitInput, NightlyFormat, SourceResult
 from export_service.timefmt import format_instant
 
 MANIFEST_NAME = "manifest.json"
@@ -63,9 +64,18 @@ def manifest_key(tenant: str, night: str) -> str:
     return f"nightly/{tenant}/{night}/{MANIFEST_NAME}"
 
 
-def file_name(source: str, night: str) -> str:
-    """The name a night's file is downloaded under (the listing's links carry it)."""
-    return f"{NIGHTLY_SOURCES[source].slug}-{night}.csv"
+def file_name(source: str, night: str, fmt: NightlyFormat = NightlyFormat.CSV) -> str:
+    """The name a night's file is downloaded under (the listing's links carry it), e.g. incident-20220525-2026-06-02.csv
+    or, for a Parquet night, incident-20220525-2026-06-02.parquet."""
+    return f"{NIGHTLY_SOURCES[source].slug}-{night}.{fmt.extension}"
+
+
+def night_format(files: Sequence[SourceResult]) -> NightlyFormat:
+    """The one format of a night's files (a night is dispatched with one format, which every step is given)."""
+    formats = {result.format for result in files}
+    if len(formats) != 1:
+        raise ValueError(f"a night's files share one format, got {sorted(formats)}")
+    return formats.pop()
 
 
 def previous_manifest(chain: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -80,13 +90,14 @@ def build_night_manifest(
     previous: Mapping[str, Any] | None,
     signer: Signer | None,
 ) -> NightManifest:
+    fmt = night_format(files)
     entries = [
         file_entry(
-            file_name(result.source, run.night),
+            file_name(result.source, run.night, result.format),
             sha256=result.sha256,
             size=result.bytes,
             rows=result.rows,
-            fmt="csv",
+            fmt=result.format.value,
             key=result.key,
             source=result.source,
             audit_records=result.source == AUDIT_SOURCE,
@@ -98,7 +109,7 @@ def build_night_manifest(
         export_type="nightly",
         tenant=run.tenant,
         dataset="nightly",
-        fmt="csv",
+        fmt=fmt.value,
         filter_={"changedSince": format_instant(run.window_starts_at)},
         start=run.window_starts_at,
         end=run.window_ends_at,

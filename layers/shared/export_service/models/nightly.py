@@ -1,18 +1,47 @@
-"""Nightly incremental exports: the versioned CSV sources (incident data, plus audit events) and the step payloads."""
+"""Nightly incremental exports: the versioned sources (incident data, plus audit events), a tenant's setting (with
+its file format) and the step payloads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from export_service.errors import InvalidParameterError
 from export_service.models.api_keys import Permission
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.export import QueryModel
 from export_service.models.incidents import DATASETS, Dataset
 
 AUDIT_SOURCE = "text/csv+audit_event-20261122"
+
+
+class NightlyFormat(StrEnum):
+    """A tenant's nightly file format. The source names keep their ``text/csv+`` prefix whatever the format: they name
+    the stream of rows (its columns and version); ``format``, the file's extension and its content type say what the
+    file is."""
+
+    CSV = "csv"  # the default
+    PARQUET = "parquet"  # typed columns (logic/parquet_files.py), one file per source and night
+
+    @property
+    def extension(self) -> str:
+        return self.value
+
+
+def nightly_format(value: str | None, parameter: str = "format") -> NightlyFormat:
+    """``value`` as a nightly format (None: csv); anything else is an error naming ``parameter``."""
+    if value is None:
+        return NightlyFormat.CSV
+    try:
+        return NightlyFormat(value)
+    except ValueError:
+        choices = ", ".join(fmt.value for fmt in NightlyFormat)
+        raise InvalidParameterError(
+            f"{parameter} must be one of {choices}, not {value!r}", parameter=parameter
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,7 @@ class NightlyConfig(BaseModel):
     watermark: datetime | None = None  # window end of the last committed night
     last_night: str | None = None  # YYYY-MM-DD of the last committed night
     last_created_at: datetime | None = None  # created_at of the last committed entries (kept strictly increasing)
+    format: NightlyFormat = NightlyFormat.CSV  # the files of the nights dispatched from now on
 
 
 class NightlyRun(BaseModel):
@@ -74,6 +104,7 @@ class NightlyRun(BaseModel):
 
 class SourceInput(NightlyRun):
     source: str
+    format: NightlyFormat = NightlyFormat.CSV  # fixed by the dispatcher for the night: every retry writes the same file
 
     @field_validator("source")
     @classmethod
@@ -89,6 +120,7 @@ class SourceResult(BaseModel):
     rows: int = Field(ge=0)
     bytes: int = Field(ge=0)
     sha256: str
+    format: NightlyFormat = NightlyFormat.CSV
 
 
 class CommitInput(NightlyRun):
