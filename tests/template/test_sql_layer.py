@@ -39,3 +39,11 @@ def test_the_sql_layer_is_built_for_the_runtime_and_only_sql_functions_and_parqu
         if {"Ref": "SqlLayer"} in fn["Properties"].get("Layers", [])
     }
     assert carriers == SQL_FUNCTIONS | PARQUET_WRITERS
+
+
+def test_the_parquet_writers_have_room_in_tmp_for_the_spool_and_the_file():
+    # A Parquet file is written from a JSON Lines spool in /tmp (logic/parquet_files.py): Lambda's default 512 MB
+    # would cap a nightly source or a job part at about half a million rows.
+    functions = resources(load_template(), "AWS::Serverless::Function")
+    sizes = {name: functions[name]["Properties"].get("EphemeralStorage", {}).get("Size") for name in PARQUET_WRITERS}
+    assert sizes == dict.fromkeys(PARQUET_WRITERS, 10240)
