@@ -1,9 +1,10 @@
 """Deterministic demo data for the data-observability catalog, in the same world as the incident generator.
 
 The catalog's sources are the incident world's data assets (``devtools/incident_generator/tenant.py``): a source
-is named after the asset's source path (seed 002's ``source_name``) and connects through the asset's connection
-(its credential: ``connection_id``, of type ``connection_type``); the catalog asset it points at has the asset's
-id (seed 002's ``asset_id``, the alert filters' ``sources``). Validators are bound to those sources, each routed by
+is named after the asset's source path (the incident API's ``source_name``) and connects through the asset's
+connection (its credential: ``connection_id``, of type ``connection_type``); the catalog asset it points at has the
+asset's id (the incident API's ``asset_id``, the alert filters' ``sources``). Validators are bound to those sources,
+each routed by
 one of the incident world's alert policies; incident groups are their incidents grouped. People are the incident
 world's people (emails made from their names).
 

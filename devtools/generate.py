@@ -64,7 +64,7 @@ _HOSTILE_NAMES = (
 )
 
 
-# Seed 003's fields, derived from the record's kind so they read like a real platform's audit trail.
+# The audit-event export's fields, derived from the record's kind so they read like a real platform's audit trail.
 _EVENT_TYPES = {
     "Runbook": "runbook",
     "Incident": "incident",
@@ -158,7 +158,7 @@ def _uuid(rng: random.Random) -> str:
 
 
 def _metadata(rng: random.Random, resource_type: str, verb: str, resource: str, auditee: str) -> dict[str, str]:
-    """Seed 003's metadata keys, as the kind of event would carry them."""
+    """The audit-event export's metadata keys, as the kind of event would carry them."""
     entity = str(uuid.uuid5(_ENTITY_NAMESPACE, resource))
     meta = {"entity_id": entity}
     if resource_type == "Runbook" and verb == "execute":
@@ -187,7 +187,8 @@ def audit_records(
 ) -> Iterator[NewAuditRecord]:
     """``count`` records in time order, spread over [start, end) (one per stratum, so exactly ``count``)."""
     rng = random.Random(f"{seed}:{tenant}")
-    # Seed 003's fields come from a stream of their own, so seed 001's fields are what they always were.
+    # The audit-event export's fields come from a stream of their own, so the runbook audit export's fields are what
+    # they always were.
     rng_003 = random.Random(f"{seed}:{tenant}:003")
     people = _people(tenant, rng)
     span = (end - start).total_seconds()

@@ -3,7 +3,8 @@
     python -m devtools.generate_incidents --scale 10     # against the local stack's DynamoDB (see --help)
     python -m devtools.generate_incidents --dry-run      # only count the rows per dataset
 
-Incidents move through seed 004's milestones (started ... retrospective_completed) and carry seed 002's fields
+Incidents move through the nightly data export's milestones (started ... retrospective_completed) and carry the
+incident API's fields
 (project, asset, connection, alert policy, metrics, alert history). Each incident comes with its children as one
 ``IncidentBundle``; bundles stream in created_at order, one per stratum of the window (as ``devtools.generate`` does
 for audit records), so any count fits in constant memory. The same seed, tenant, count and window always give the

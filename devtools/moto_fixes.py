@@ -2,7 +2,7 @@
 
 moto 5.2.5 takes a presigned URL's ``response-content-disposition`` override for a signed ``content-disposition``
 header when the object is missing, and answers 403 SignatureDoesNotMatch. S3 answers 404 there (when the signer
-may list the bucket), which is what a link to an expunged nightly report must return (seed 004).
+may list the bucket), which is what a link to an expunged nightly report must return.
 """
 
 from __future__ import annotations

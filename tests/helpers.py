@@ -18,8 +18,8 @@ ACME_SECRET = "Qm9yZWFsaXMtYWNtZS1yZWFkZXItMjAyNg"
 ACME_TOKEN = f"{ACME_KEY_ID}.{ACME_SECRET}"
 
 CSV_HEADER = (
-    "id,timestamp,action,user,role,resource,resourceType,namespace,sourceIP,checksum,"  # seed 001
-    "eventType,subType,systemSource,auditeeId,metadata"  # seed 003
+    "id,timestamp,action,user,role,resource,resourceType,namespace,sourceIP,checksum,"  # runbook audit export
+    "eventType,subType,systemSource,auditeeId,metadata"  # audit-event export
 )
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -166,3 +166,70 @@ DOCUMENTED_ALERT_FIELDS = [
     "project_name",
     "tags",
 ]
+
+
+# The incident datasets' documented CSV columns and source names, in the document's order: the tests' own statement,
+# written independently of the product's models.
+_COMMON_COLUMNS = ["id", "account_id", "organization_id", "created_at", "updated_at"]
+DOCUMENTED_DATASET_COLUMNS: dict[str, list[str]] = {
+    "incidents": [
+        *_COMMON_COLUMNS,
+        "number",
+        "name",
+        "severity",
+        "priority",
+        "started_at",
+        "detected_at",
+        "acknowledged_at",
+        "investigating_at",
+        "identified_at",
+        "mitigated_at",
+        "resolved_at",
+        "retrospective_started_at",
+        "retrospective_completed_at",
+        "opened_at",
+        "started_by",
+        "active_duration",
+    ],
+    "incident-role-assignments": [
+        *_COMMON_COLUMNS,
+        "status",
+        "incident_role_id",
+        "incident_role_name",
+        "incident_id",
+        "assigned_user_id",
+        "assigned_user_name",
+    ],
+    "incident-events": [
+        *_COMMON_COLUMNS,
+        "incident_id",
+        "created_by_name",
+        "type",
+        "event_details_schema",
+        "event_details",
+    ],
+    "incident-impacts": [
+        *_COMMON_COLUMNS,
+        "incident_id",
+        "impacted_id",
+        "impacted_type",
+        "impacted_slug",
+        "condition_name",
+    ],
+    "retrospectives": [
+        *_COMMON_COLUMNS,
+        "name",
+        "summary",
+        "tags",
+        "incident_id",
+        "additional_details",
+        "questions",
+    ],
+}
+DOCUMENTED_DATASET_SOURCES = {
+    "incidents": "text/csv+incident-20220525",
+    "incident-role-assignments": "text/csv+incident_role_assignment-20220525",
+    "incident-events": "text/csv+incident_event-20220525",
+    "incident-impacts": "text/csv+incident_impact-20220525",
+    "retrospectives": "text/csv+retrospective-20220525",
+}

@@ -44,7 +44,7 @@ size N, N records are loaded for a tenant of its own (``job-<N>``), then:
 
 Loading runs at about 2,000 records a second into DynamoDB Local: a million records take 8 to 9 minutes.
 
-People's exports (issue #7; devtools/bench/people.py): the PDF report and localized csv/json at 5,000 records,
+People's exports (devtools/bench/people.py): the PDF report and localized csv/json at 5,000 records,
 after the synchronous part, or alone:
 
     .venv/bin/python -m devtools.bench --only-people                          # make bench ARGS=--only-people

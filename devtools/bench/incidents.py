@@ -1,4 +1,4 @@
-"""The incident summary and distribution (seed 002) against DynamoDB Local; a section of devtools.bench.
+"""The incident summary and distribution against DynamoDB Local; a section of devtools.bench.
 
 For each size N (``--incident-sizes``, default 100,000) N incidents are written for a tenant of its own
 (``stats-<N>``), spread over 90 days, and in this one process:
@@ -62,7 +62,7 @@ def _environment(endpoint: str) -> dict[str, FunctionSpec]:
 
 
 def _incidents(tenant: str, count: int, seed: int) -> Iterator[Incident]:
-    """Incidents with seed 002's fields; times in ms over the window, 70% resolved within 0-72 hours."""
+    """Incidents with the incident API's fields; times in ms over the window, 70% resolved within 0-72 hours."""
     rng = random.Random(f"{seed}:{tenant}")
     span = DAYS * 86_400_000
     for index in range(count):

@@ -1,4 +1,4 @@
-"""The benchmark's section for people's exports (issue #7): the PDF report and localized csv/json at 5,000 records.
+"""The benchmark's section for people's exports: the PDF report and localized csv/json at 5,000 records.
 
 Run by ``python -m devtools.bench`` after the synchronous part, or alone with ``--only-people``. For a tenant of its
 own (``people-<N>``, N = ``--people-size``, 5,000 by default: the PDF's cap), it exports through the real handler:

@@ -4,5 +4,5 @@
 - ``basics``: time units, ids and random draws; ``tenant``: a tenant's people, roles, teams, components, assets;
 - ``draft``: one incident under construction (its events) and its milestones;
 - ``incident``: the incident itself, with its children from ``roles``, ``impacts``, ``work`` (teams, runbooks,
-  tasks, tickets), ``retrospectives`` and ``alerts`` (seed 002's metrics, alert history and alerts).
+  tasks, tickets), ``retrospectives`` and ``alerts`` (the incident API's metrics, alert history and alerts).
 """

@@ -1,4 +1,4 @@
-"""Seed 002's data side of an incident: its metrics, its alert history, and one alert per alert reference."""
+"""The incident API's data side of an incident: its metrics, its alert history, and one alert per alert reference."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An incident's impacted components (seed 004's incident_impacts) and their ImpactUpdate events."""
+"""An incident's impacted components (the nightly data export's incident_impacts) and their ImpactUpdate events."""
 
 from __future__ import annotations
 

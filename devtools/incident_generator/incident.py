@@ -1,5 +1,5 @@
 """One incident with its children (an ``IncidentBundle``): what broke, its milestones and status changes, renames,
-impacts, the work on it, the conversation, seed 002's alert history, the incident row, retrospective and alerts.
+impacts, the work on it, the conversation, the incident API's alert history, the incident row, retrospective and alerts.
 
 Every draw comes from the tenant's one random generator in a fixed order (alerts excepted: they have their own),
 so the same seed gives the same bundles; reordering the draws changes the data.
@@ -107,7 +107,7 @@ def build_bundle(tenant: Tenant, rng: random.Random, index: int, created: int, l
     draft = Draft(rng, tenant, created, hi, random_id(rng))
     people = tenant.people
 
-    # What broke: a service (named after it) or a data asset (seed 002: policy, source, metrics).
+    # What broke: a service (named after it) or a data asset (the incident API: policy, source, metrics).
     severity = weighted(rng, V.severity_weights)
     priority = weighted(rng, V.priority_by_severity[severity])
     asset = rng.choice(tenant.assets)

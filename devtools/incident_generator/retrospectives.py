@@ -1,4 +1,4 @@
-"""An incident's retrospective (seed 004's retrospectives): questions answered, a summary, tags."""
+"""An incident's retrospective (the nightly data export's retrospectives): questions answered, a summary, tags."""
 
 from __future__ import annotations
 

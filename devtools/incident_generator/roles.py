@@ -1,4 +1,4 @@
-"""An incident's role assignments (seed 004's incident_role_assignments) and their RoleUpdate events."""
+"""An incident's role assignments (the nightly data export's incident_role_assignments) and their RoleUpdate events."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ class Component:
 
 
 def source_name(rng: random.Random, tenant: str, kind: str, table: str) -> str:
-    """A seed 002 source name: the connection type, then the table's path in it."""
+    """An incident API source name: the connection type, then the table's path in it."""
     if kind == "SNOWFLAKE":
         return f"SNOWFLAKE.{rng.choice(V.snowflake_databases)}.PUBLIC.{table}"
     if kind == "BIGQUERY":

@@ -28,7 +28,7 @@ def _task(draft: Draft, first: int, last: int, summary: str, description: str, b
 
 
 def work(draft: Draft, commander: Person, early: int, activity_end: int, retro_started: int | None) -> int | None:
-    """Teams, runbooks, task lists and tickets; returns seed 002's ticket id (None without a ticket)."""
+    """Teams, runbooks, task lists and tickets; returns the incident API's ticket id (None without a ticket)."""
     rng, tenant, created = draft.rng, draft.tenant, draft.created
     details: dict[str, Any]
     if rng.random() < 0.5:

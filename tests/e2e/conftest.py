@@ -134,7 +134,7 @@ def expected_rows() -> dict[str, dict[str, list[dict[str, str]]]]:
 
 @pytest.fixture(scope="session")
 def incident_facts() -> dict[str, dict[str, dict[str, object]]]:
-    """tenant -> incident id -> the seed 002 fields filters use (severity, priority, status, tags, project_id)."""
+    """tenant -> incident id -> the incident API fields filters use (severity, priority, status, tags, project_id)."""
     from devtools.generate_incidents import DEMO_INCIDENTS, incident_bundles  # noqa: PLC0415
 
     start, end = demo_window(ANCHOR, DAYS)

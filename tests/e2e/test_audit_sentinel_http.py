@@ -1,5 +1,5 @@
-"""Seed 003 over HTTP against the local stack: the PDF report, local times in two locales and zones, filters on
-the audit-sentinel fields, their errors, and the same filters carried by export jobs."""
+"""The audit-event export over HTTP against the local stack: the PDF report, local times in two locales and zones,
+filters on the audit-sentinel fields, their errors, and the same filters carried by export jobs."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def test_zone_alone_is_english_and_locale_alone_is_utc(stack, http, expected):
     ]
 
 
-# ---- filters on the seed 003 fields -------------------------------------------------------------------------------
+# ---- filters on the audit-event export's fields -------------------------------------------------------------------
 
 
 def test_seed_003_filters_match_an_independent_computation(stack, http, expected):

@@ -1,4 +1,4 @@
-"""An incident's details and alerts (seed 002) over HTTP against the local stack, compared with what the
+"""An incident's details and alerts over HTTP against the local stack, compared with what the
 generator wrote."""
 
 from __future__ import annotations

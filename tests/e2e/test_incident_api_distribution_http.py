@@ -1,4 +1,4 @@
-"""The incident distribution (seed 002) over HTTP against the local stack: local days across DST changes,
+"""The incident distribution over HTTP against the local stack: local days across DST changes,
 compared with an independent computation over what the generator wrote."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The incident API (seed 002) over HTTP against the local stack: what it refuses (bad filters, limits, zones, cursors,
+"""The incident API over HTTP against the local stack: what it refuses (bad filters, limits, zones, cursors,
 alert bodies) and a call without a key."""
 
 from __future__ import annotations

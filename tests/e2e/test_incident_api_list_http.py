@@ -1,4 +1,4 @@
-"""The incident list (seed 002) over HTTP against the local stack: pages, filters and CSV, compared with an
+"""The incident list over HTTP against the local stack: pages, filters and CSV, compared with an
 independent computation over what the generator wrote."""
 
 from __future__ import annotations

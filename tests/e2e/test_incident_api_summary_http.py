@@ -1,4 +1,4 @@
-"""The incident summary (seed 002) over HTTP against the local stack, compared with an independent computation
+"""The incident summary over HTTP against the local stack, compared with an independent computation
 over what the generator wrote."""
 
 from __future__ import annotations

@@ -385,7 +385,7 @@ def test_an_expunged_report_answers_404_and_the_listing_validates_its_input(nigh
     first = nights["entries"][0]["created_at"]
     after_first = _list(http, stack, newer_than=first).json()["data"]
     assert all(e["created_at"] > first for e in after_first) and len(after_first) == 24
-    # URL-encoded colons, as seed 004's example sends them
+    # URL-encoded colons, as the nightly data export's example sends them
     encoded = http.get(
         f"{stack.url}/v1/export-requests?newer_than={first.replace(':', '%3A')}", headers={"apikey": TOKEN}, timeout=60
     )

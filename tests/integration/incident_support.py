@@ -25,94 +25,18 @@ from export_service.models.incidents import (
     IncidentRoleAssignment,
     Retrospective,
 )
-from tests.helpers import authorizer_context, spreadsheet_safe
+from tests.helpers import (
+    DOCUMENTED_DATASET_COLUMNS,
+    DOCUMENTED_DATASET_SOURCES,
+    authorizer_context,
+    spreadsheet_safe,
+)
 from tests.integration.support import call
 
 RESOURCE = "/v1/export/{dataset}"
 ALL_DATASETS = [dataset.value for dataset in Dataset]
-# Seed 004's columns, written out here rather than read from the product's models.
-COLUMNS: dict[str, list[str]] = {
-    "incidents": [
-        "id",
-        "account_id",
-        "organization_id",
-        "created_at",
-        "updated_at",
-        "number",
-        "name",
-        "severity",
-        "priority",
-        "started_at",
-        "detected_at",
-        "acknowledged_at",
-        "investigating_at",
-        "identified_at",
-        "mitigated_at",
-        "resolved_at",
-        "retrospective_started_at",
-        "retrospective_completed_at",
-        "opened_at",
-        "started_by",
-        "active_duration",
-    ],
-    "incident-role-assignments": [
-        "id",
-        "account_id",
-        "organization_id",
-        "created_at",
-        "updated_at",
-        "status",
-        "incident_role_id",
-        "incident_role_name",
-        "incident_id",
-        "assigned_user_id",
-        "assigned_user_name",
-    ],
-    "incident-events": [
-        "id",
-        "account_id",
-        "organization_id",
-        "created_at",
-        "updated_at",
-        "incident_id",
-        "created_by_name",
-        "type",
-        "event_details_schema",
-        "event_details",
-    ],
-    "incident-impacts": [
-        "id",
-        "account_id",
-        "organization_id",
-        "created_at",
-        "updated_at",
-        "incident_id",
-        "impacted_id",
-        "impacted_type",
-        "impacted_slug",
-        "condition_name",
-    ],
-    "retrospectives": [
-        "id",
-        "account_id",
-        "organization_id",
-        "created_at",
-        "updated_at",
-        "name",
-        "summary",
-        "tags",
-        "incident_id",
-        "additional_details",
-        "questions",
-    ],
-}
-SOURCES = {
-    "incidents": "text/csv+incident-20220525",
-    "incident-role-assignments": "text/csv+incident_role_assignment-20220525",
-    "incident-events": "text/csv+incident_event-20220525",
-    "incident-impacts": "text/csv+incident_impact-20220525",
-    "retrospectives": "text/csv+retrospective-20220525",
-}
+COLUMNS = DOCUMENTED_DATASET_COLUMNS  # the documented columns, not the product's models
+SOURCES = DOCUMENTED_DATASET_SOURCES
 ATTRIBUTE = {"severities": "severity", "priorities": "priority", "statuses": "status", "project_ids": "project_id"}
 
 DEFAULT_CONTEXT = object()

@@ -1,5 +1,6 @@
-"""GET /v1/audit/export with seed 003's parameters, through the real handler against moto: filters on the new
-fields (DynamoDB FilterExpressions on the day/month Queries), locale and time zone columns, the PDF over the proxy."""
+"""GET /v1/audit/export with the audit-event export's parameters, through the real handler against moto: filters on
+the new fields (DynamoDB FilterExpressions on the day/month Queries), locale and time zone columns,
+the PDF over the proxy."""
 
 from __future__ import annotations
 

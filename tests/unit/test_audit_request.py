@@ -1,4 +1,4 @@
-"""build_audit_request: the time bounds and their synonyms (from/to and seed 003's range_start/range_end)."""
+"""build_audit_request: the time bounds and their synonyms (from/to, the audit-event export's range_start/range_end)."""
 
 from __future__ import annotations
 

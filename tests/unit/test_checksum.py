@@ -1,4 +1,4 @@
-"""Per-record checksums: sha256 over a canonical JSON form (seed 001's `checksum` column)."""
+"""Per-record checksums: sha256 over a canonical JSON form (the runbook audit export's `checksum` column)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def _exported(bundles: list[IncidentBundle]) -> list[tuple[Dataset, dict[str, st
 
 
 def _instants(bundle: IncidentBundle) -> Iterator[datetime]:
-    """Every date-time of a bundle, including those inside seed 002's history (as parsed text)."""
+    """Every date-time of a bundle, including those inside the incident API's history (as parsed text)."""
     for _, model in _rows(bundle):
         for value in model.model_dump().values():
             if isinstance(value, datetime):

@@ -1,4 +1,4 @@
-"""Incident rows as exported: seed 004's columns in its order, and how values are written (times, durations)."""
+"""Incident rows as exported: the documented columns in their order, and how values are written (times, durations)."""
 
 from __future__ import annotations
 
@@ -10,75 +10,15 @@ import pytest
 
 from export_service.logic.incident_records import export_row
 from export_service.models.incidents import DATASETS, Dataset
+from tests.helpers import DOCUMENTED_DATASET_COLUMNS, DOCUMENTED_DATASET_SOURCES
 from tests.unit.incident_records_support import T0, _event, _impact, _incident, _retrospective, _role
 
 pytestmark = pytest.mark.unit
 
 
-COMMON = ["id", "account_id", "organization_id", "created_at", "updated_at"]
-# Seed 004, written out independently of the product's models.
-SEED_COLUMNS = {
-    Dataset.INCIDENTS: [
-        *COMMON,
-        "number",
-        "name",
-        "severity",
-        "priority",
-        "started_at",
-        "detected_at",
-        "acknowledged_at",
-        "investigating_at",
-        "identified_at",
-        "mitigated_at",
-        "resolved_at",
-        "retrospective_started_at",
-        "retrospective_completed_at",
-        "opened_at",
-        "started_by",
-        "active_duration",
-    ],
-    Dataset.INCIDENT_ROLE_ASSIGNMENTS: [
-        *COMMON,
-        "status",
-        "incident_role_id",
-        "incident_role_name",
-        "incident_id",
-        "assigned_user_id",
-        "assigned_user_name",
-    ],
-    Dataset.INCIDENT_EVENTS: [
-        *COMMON,
-        "incident_id",
-        "created_by_name",
-        "type",
-        "event_details_schema",
-        "event_details",
-    ],
-    Dataset.INCIDENT_IMPACTS: [
-        *COMMON,
-        "incident_id",
-        "impacted_id",
-        "impacted_type",
-        "impacted_slug",
-        "condition_name",
-    ],
-    Dataset.RETROSPECTIVES: [
-        *COMMON,
-        "name",
-        "summary",
-        "tags",
-        "incident_id",
-        "additional_details",
-        "questions",
-    ],
-}
-SEED_SOURCES = {
-    Dataset.INCIDENTS: "text/csv+incident-20220525",
-    Dataset.INCIDENT_ROLE_ASSIGNMENTS: "text/csv+incident_role_assignment-20220525",
-    Dataset.INCIDENT_EVENTS: "text/csv+incident_event-20220525",
-    Dataset.INCIDENT_IMPACTS: "text/csv+incident_impact-20220525",
-    Dataset.RETROSPECTIVES: "text/csv+retrospective-20220525",
-}
+# The documented columns and source names (tests/helpers.py), written out independently of the product's models.
+COLUMNS = {dataset: DOCUMENTED_DATASET_COLUMNS[dataset.value] for dataset in Dataset}
+SOURCES = {dataset: DOCUMENTED_DATASET_SOURCES[dataset.value] for dataset in Dataset}
 
 
 MODELS = {
@@ -91,11 +31,11 @@ MODELS = {
 
 
 @pytest.mark.parametrize("dataset", list(Dataset))
-def test_exactly_the_seed_columns_in_the_seed_order(dataset):
-    assert list(DATASETS[dataset].columns) == SEED_COLUMNS[dataset]
-    assert DATASETS[dataset].source == SEED_SOURCES[dataset]
+def test_exactly_the_documented_columns_in_their_order(dataset):
+    assert list(DATASETS[dataset].columns) == COLUMNS[dataset]
+    assert DATASETS[dataset].source == SOURCES[dataset]
     row = export_row(dataset, MODELS[dataset]())
-    assert list(row) == SEED_COLUMNS[dataset]
+    assert list(row) == COLUMNS[dataset]
     assert all(isinstance(value, str) for value in row.values())
 
 
@@ -151,7 +91,7 @@ def test_incident_row():
 
 def test_an_incident_with_nothing_optional_set():
     row = export_row(Dataset.INCIDENTS, _incident())
-    optional = SEED_COLUMNS[Dataset.INCIDENTS][7:]
+    optional = COLUMNS[Dataset.INCIDENTS][7:]
     assert {column: row[column] for column in optional} == dict.fromkeys(optional, "")
 
 

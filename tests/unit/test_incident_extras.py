@@ -1,4 +1,4 @@
-"""The extras stored beside an incident row (seed 002's fields), never exported in the row."""
+"""The extras stored beside an incident row (the incident API's fields), never exported in the row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Nightly export logic: listing committed nights (seed 004's fields, links, pages of whole nights, who sees what)."""
+"""Nightly export logic: listing committed nights (the nightly data export's fields, links, pages of whole nights,
+who sees what)."""
 
 from __future__ import annotations
 

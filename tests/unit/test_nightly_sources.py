@@ -1,4 +1,5 @@
-"""Nightly export logic: the sources (seed 004's five and the audit events) and the source step's payload."""
+"""Nightly export logic: the sources (the nightly data export's five, and the audit events) and the source step's
+payload."""
 
 from __future__ import annotations
 
