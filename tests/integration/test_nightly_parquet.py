@@ -150,6 +150,34 @@ def test_switching_the_format_of_a_tenant_that_is_on_keeps_its_window(executing,
     command(capsys, "disable", "--tenant", tenant)  # the other tests fire nights for every tenant on
 
 
+def test_a_night_started_without_a_format_by_an_older_dispatcher_writes_csv(executing, capsys, monkeypatch):
+    # While a deploy rolls out, the dispatcher of the release before formats existed may start a night on the new
+    # state machine: its input has no format. The state machine reads that as csv, as that dispatcher meant.
+    from export_service.dal.executions import StepFunctionsStarter  # noqa: PLC0415
+
+    start = StepFunctionsStarter.start
+    sent: list[dict] = []
+
+    def without_format(self, name, payload):
+        sent.append({key: value for key, value in payload.items() if key != "format"})
+        return start(self, name, sent[-1])
+
+    monkeypatch.setattr(StepFunctionsStarter, "start", without_format)
+    tenant = "nightly-older-dispatcher"
+    command(capsys, "enable", "--tenant", tenant, "--since", "2026-05-01T12:00:00Z")
+    put_incidents(tenant, [incident(1, ENABLED + timedelta(hours=1), ENABLED + timedelta(hours=1))])
+    fire(NIGHT1)
+    runs = [e for e in wait_all() if e["name"] == f"nightly-20260502-{tenant}"]
+    assert [e["status"] for e in runs] == ["SUCCEEDED"]
+    assert all("format" not in payload for payload in sent) and sent
+    found = by_source(entries(tenant), "2026-05-02")
+    assert {entry["format"] for entry in found.values()} == {"csv"}
+    key, body, content_type = _object(found[INCIDENT_SOURCE]["url"])
+    assert key.endswith(".csv") and content_type.startswith("text/csv")
+    assert body.decode().splitlines()[1].startswith("inc-0001,")
+    command(capsys, "disable", "--tenant", tenant)  # the other tests fire nights for every tenant on
+
+
 def test_a_bad_format_is_refused_naming_the_option_and_changes_nothing(stack, capsys):
     from devtools.nightly import main as nightly_command  # noqa: PLC0415
 
