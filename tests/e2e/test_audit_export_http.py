@@ -92,7 +92,7 @@ def test_json_envelope_with_bounds(stack, http, expected):
     assert body["records"] == want
 
 
-def test_jsonl_and_seed_003_range_names(stack, http, expected):
+def test_jsonl_and_audit_event_range_names(stack, http, expected):
     start, _end = stack.window
     lo, hi = (
         f"{start + timedelta(days=5):%Y-%m-%dT%H:%M:%SZ}",

@@ -176,7 +176,7 @@ def test_zone_alone_is_english_and_locale_alone_is_utc(stack, http, expected):
 # ---- filters on the audit-event export's fields -------------------------------------------------------------------
 
 
-def test_seed_003_filters_match_an_independent_computation(stack, http, expected):
+def test_audit_event_filters_match_an_independent_computation(stack, http, expected):
     records = expected["acme"]
     sample = next(r for r in records if "tag" in _metadata(r))
     cases = [
@@ -230,7 +230,7 @@ def test_unknown_event_type_matches_nothing_but_unknown_parameter_is_a_400(stack
         ({"file_type": "pdf", "range_start": "2026-04-10", "range_end": "2026-04-01"}, "INVALID_RANGE", "range_start"),
     ],
 )
-def test_bad_seed_003_input_is_a_400_naming_the_parameter(stack, http, params, code, parameter):
+def test_bad_audit_event_input_is_a_400_naming_the_parameter(stack, http, params, code, parameter):
     response = _get(http, stack, ACME, params)
     assert response.status_code == 400, response.text
     body = response.json()
@@ -254,7 +254,7 @@ def _finished_file(http: requests.Session, stack: Stack, token: str, accepted: r
     return requests.get(job["status"]["downloadUrl"], timeout=60).content
 
 
-def test_post_exports_with_seed_003_filters_and_local_time(stack, http, expected):
+def test_post_exports_with_audit_event_filters_and_local_time(stack, http, expected):
     body = {
         "dataset": "audit",
         "format": "csv",

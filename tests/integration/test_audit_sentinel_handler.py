@@ -45,7 +45,7 @@ def _metadata(record: dict[str, str]) -> dict[str, str]:
     return json.loads(record["metadata"]) if record["metadata"] else {}
 
 
-def test_generated_records_carry_every_seed_003_field():
+def test_generated_records_carry_every_audit_event_field():
     records = sealed("acme")
     assert all(r["eventType"] and r["subType"] and r["systemSource"] and r["auditeeId"] for r in records)
     keys = {key for r in records for key in _metadata(r)}

@@ -88,8 +88,15 @@ def test_the_state_machine_routes_nightly_runs_to_the_sources_map_then_the_commi
     assert route["Default"] == "Plan"
     (choice,) = route["Choices"]
     assert {"Variable": "$.mode", "StringEquals": "nightly"} in choice["And"]
-    assert choice["Next"] == "NightlySources"
+    # an input without a format (a dispatcher of the release before formats) is set to csv on the way
+    fmt = states[choice["Next"]]
+    assert fmt["Type"] == "Choice" and fmt["Choices"] == [
+        {"Variable": "$.format", "IsPresent": True, "Next": "NightlySources"}
+    ]
+    default = states[fmt["Default"]]
+    assert default == {"Type": "Pass", "Result": "csv", "ResultPath": "$.format", "Next": "NightlySources"}
     sources = states["NightlySources"]
+    assert sources["ItemSelector"]["format.$"] == "$.format"
     assert sources["Type"] == "Map" and sources["ItemsPath"] == "$.sources"
     (task,) = sources["ItemProcessor"]["States"].values()
     assert task["Type"] == "Task" and task["Parameters"]["FunctionName"] == "${NightlySourceFunctionArn}"

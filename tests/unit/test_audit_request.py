@@ -133,7 +133,7 @@ def test_empty_filters_are_dropped():
     assert request.filters == {"action": "user.login"}
 
 
-def _seed_003(
+def _audit_event(
     lists: dict | None = None, metadata: dict | None = None, locale: str | None = None, timezone: str | None = None
 ) -> AuditExportRequest:
     params: dict = {"file_type": "pdf", "range_start": "2026-03-01", "range_end": "2026-03-02"}
@@ -143,8 +143,8 @@ def _seed_003(
     return build_audit_request("acme", query, NOW)
 
 
-def test_seed_003_lists_metadata_locale_and_zone():
-    request = _seed_003(
+def test_audit_event_lists_metadata_locale_and_zone():
+    request = _audit_event(
         lists={"event_type": ["incident", "runbook,user", " incident "], "sub_type": [], "auditee_id": None},
         metadata={"entity_id": "e-1", "tag": None, "workflow_step": ""},
         locale="FR",
@@ -163,7 +163,7 @@ def test_seed_003_lists_metadata_locale_and_zone():
 
 
 def test_without_locale_or_zone_the_columns_are_the_default_ones():
-    request = _seed_003()
+    request = _audit_event()
     assert not request.localized
     assert "localTime" not in request.columns
 
@@ -185,8 +185,8 @@ def test_an_undocumented_metadata_key_is_an_unknown_parameter_named():
         ({"timezone": "Europe/Nowhere"}, "timezone"),
     ],
 )
-def test_bad_seed_003_values_name_their_parameter(kwargs, parameter):
+def test_bad_audit_event_values_name_their_parameter(kwargs, parameter):
     with pytest.raises(InvalidParameterError) as caught:
-        _seed_003(**kwargs)
+        _audit_event(**kwargs)
     assert caught.value.parameter == parameter
     assert f"'{parameter}'" in caught.value.message

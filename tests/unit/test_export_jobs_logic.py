@@ -119,7 +119,7 @@ def test_a_malformed_job_id_is_not_found_without_touching_the_store(job_id):
         get_job(JobContext(stores=None, jobs=NoStore(), files=None), ACME_ALL, job_id, NOW)  # type: ignore[arg-type]
 
 
-def test_an_audit_job_carries_seed_003_filters_and_the_local_time_column():
+def test_an_audit_job_carries_audit_event_filters_and_the_local_time_column():
     params = {
         "event_type": ["incident", "runbook"],
         "sub_type": "resolved,executed",

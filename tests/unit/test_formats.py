@@ -79,7 +79,7 @@ def test_ordinary_cells_are_untouched(value):
     assert neutralise_cell(value) == value
 
 
-def test_csv_header_is_seed_001_columns_in_order_with_crlf():
+def test_csv_header_is_runbook_audit_columns_in_order_with_crlf():
     assert tuple(CSV_HEADER.split(",")) == AUDIT_COLUMNS
     assert _csv() == CSV_HEADER + "\r\n"
 

@@ -13,7 +13,7 @@ from tests.unit.incident_records_support import _incident
 pytestmark = pytest.mark.unit
 
 
-def test_incident_extras_are_the_seed_002_fields():
+def test_incident_extras_are_the_incident_api_fields():
     incident = _incident(
         status="CLOSED",
         impact="HIGH",

@@ -26,7 +26,7 @@ from tests.unit.nightly_support import (
 pytestmark = pytest.mark.unit
 
 
-SEED_004_FIELDS = {"id", "created_at", "window_starts_at", "window_ends_at", "source", "status", "url"}
+NIGHTLY_DATA_EXPORT_FIELDS = {"id", "created_at", "window_starts_at", "window_ends_at", "source", "status", "url"}
 
 
 class FakePresigner:
@@ -56,7 +56,7 @@ READER = Principal(
 )
 
 
-def test_a_listing_serves_seed_004s_fields_with_records_sha256_format_and_links_for_300_seconds():
+def test_a_listing_serves_nightly_data_export_fields_with_records_sha256_format_and_links_for_300_seconds():
     store, files = _three_nights(), FakePresigner()
     body = list_export_requests(store, files, READER, None, 300, LIST_NOW)
     assert body["urls_expire_at"] == "2026-05-04T09:20:00.123Z"
@@ -64,7 +64,7 @@ def test_a_listing_serves_seed_004s_fields_with_records_sha256_format_and_links_
     assert store.listed == [("acme", None, int(LIST_NOW.timestamp()), 301)]
     data = body["data"]
     assert len(data) == 18
-    assert all(set(entry) == SEED_004_FIELDS | {"records", "sha256", "format"} for entry in data)
+    assert all(set(entry) == NIGHTLY_DATA_EXPORT_FIELDS | {"records", "sha256", "format"} for entry in data)
     first = data[0]
     assert first == {
         "id": request_id("acme", "2026-05-02", first["source"]),

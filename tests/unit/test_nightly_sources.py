@@ -15,7 +15,7 @@ from export_service.models.nightly import AUDIT_SOURCE, NIGHTLY_SOURCES, SOURCE_
 pytestmark = pytest.mark.unit
 
 
-SEED_004_SOURCES = {
+NIGHTLY_DATA_EXPORT_SOURCES = {
     "text/csv+incident-20220525": Dataset.INCIDENTS,
     "text/csv+incident_role_assignment-20220525": Dataset.INCIDENT_ROLE_ASSIGNMENTS,
     "text/csv+incident_event-20220525": Dataset.INCIDENT_EVENTS,
@@ -24,10 +24,10 @@ SEED_004_SOURCES = {
 }
 
 
-def test_the_sources_are_seed_004s_five_with_their_columns_plus_audit_events():
-    assert set(NIGHTLY_SOURCES) == {*SEED_004_SOURCES, AUDIT_SOURCE}
+def test_the_sources_are_nightly_data_export_five_with_their_columns_plus_audit_events():
+    assert set(NIGHTLY_SOURCES) == {*NIGHTLY_DATA_EXPORT_SOURCES, AUDIT_SOURCE}
     assert tuple(NIGHTLY_SOURCES) == SOURCE_NAMES
-    for name, dataset in SEED_004_SOURCES.items():
+    for name, dataset in NIGHTLY_DATA_EXPORT_SOURCES.items():
         source = NIGHTLY_SOURCES[name]
         assert DATASETS[dataset].source == name
         assert source.dataset is dataset

@@ -104,3 +104,25 @@ def test_short_sources_ahead_are_read_while_the_consumer_is_still_on_an_earlier_
     # the consumer), and not e: it starts when the consumer is done with a
     assert sorted(done) == ["a", "b", "c", "d"]
     assert list(pages) == ["a1", "b0", "c0", "d0", "e0"]
+
+
+def test_a_source_ahead_of_the_consumer_holds_at_most_one_page_besides_the_one_its_producer_holds():
+    produced = []
+
+    def first():
+        yield "a0"
+        yield "a1"
+
+    def long():
+        for index in range(10):
+            produced.append(index)
+            yield f"b{index}"
+
+    pages = read_ahead([first, long], 2)
+    assert next(pages) == "a0"
+    deadline = time.monotonic() + 10  # the consumer dwells on a0 while b's producer runs ahead
+    while len(produced) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(produced) == 2  # b0 queued, b1 held by its blocked producer: no more
+    assert list(pages) == ["a1"] + [f"b{index}" for index in range(10)]

@@ -116,8 +116,8 @@ class AuditStore:
     def read_plan(self, parts: Sequence[QueryPartition], prefetch: int = 2) -> Iterator[list[dict[str, str]]]:
         """Pages of every partition, in plan order, reading up to ``prefetch`` partitions ahead on threads.
 
-        The caller formats one page while the next ones are fetched; memory stays bounded by the prefetch depth
-        times two queued pages per partition."""
+        The caller formats one page while the next ones are fetched; memory stays bounded: at most three pages per
+        read-ahead thread (dal/read_ahead.py)."""
         return read_ahead([functools.partial(self.read_pages, part) for part in parts], prefetch)
 
     def count(self, part: QueryPartition, cap: int) -> int:

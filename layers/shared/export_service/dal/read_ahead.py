@@ -11,7 +11,8 @@ from typing import TypeVar
 T = TypeVar("T")
 _DONE = object()
 _WINDOW = 2  # sources started ahead of the one being consumed, per thread: a thread done early starts the next
-_QUEUED_PAGES = 1  # per started source: at most prefetch x _WINDOW pages wait for the consumer
+_QUEUED_PAGES = 1  # per started source. Pages held: at most prefetch x _WINDOW queued, plus the page each blocked
+# producer holds: 3 x prefetch, as with two queued pages per source and one source per thread before
 
 
 class _Failure:
