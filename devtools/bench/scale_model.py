@@ -3,7 +3,7 @@ throughput and the bytes a record takes in the file and on the wire.
 
     .venv/bin/python -m devtools.bench.scale_model --worker-rate 9000 --file-bytes 383 --wire-bytes 660
 
-The job on AWS (the plan of docs/benchmark.md, "Toward internet scale"): the plan written to S3, a Distributed Map
+The job on AWS (the plan of docs/scale.md): the plan written to S3, a Distributed Map
 reading it (ItemReader) and running ``parts`` part workers, ``concurrency`` at a time; each part streams its rows to
 S3; Finish stitches the parts inside S3 (UploadPartCopy) and reads them once for the file's SHA-256. Prices:
 us-east-1, on-demand, as published in 2025 (they change; the constants below say which).
