@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -37,6 +39,16 @@ class Stack:
     @property
     def export_url(self) -> str:
         return f"{self.url}/v1/audit/export"
+
+    def dynamodb(self) -> Any:
+        """A DynamoDB client of the stack's DynamoDB Local (its access key must be "local")."""
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
 
 def _token(key_id: str) -> str:

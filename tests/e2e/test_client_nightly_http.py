@@ -13,9 +13,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from devtools.generate import audit_records
@@ -40,16 +38,6 @@ NIGHTS = [datetime(2026, 6, 6 + n, 2, 30, tzinfo=UTC) for n in range(3)]
 STATE = ".exports-nightly.json"
 
 
-def _dynamodb(stack: Stack) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def _fire(stack: Stack, moment: datetime) -> None:
     command = [sys.executable, "-m", "devtools.nightly", "--dynamodb-endpoint", stack.dynamodb_endpoint]
     command += ["--moto-endpoint", stack.moto_endpoint, "fire", "--time", moment.isoformat()]
@@ -62,7 +50,7 @@ def _fire(stack: Stack, moment: datetime) -> None:
 @pytest.fixture(scope="module")
 def token(stack: Stack) -> Iterator[str]:
     """The tenant's key, data written around the nights, and the first two nights fired."""
-    dynamodb, refs = _dynamodb(stack), local_refs()
+    dynamodb, refs = stack.dynamodb(), local_refs()
     key, secret_token = mint_api_key(
         TENANT, [Permission.EXPORTS_READ, Permission.AUDIT_READ, Permission.INCIDENTS_READ], ENABLED
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
@@ -87,20 +86,10 @@ def _replay(http: requests.Session, stack: Stack, forms: list[dict[str, str]], p
     return answers[0]
 
 
-def _dynamodb(stack: Stack) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 @pytest.fixture(scope="module")
 def keys(stack: Stack) -> dict[str, list[dict[str, str]]]:
     """The documented example's tenant and a tenant with one incident more than an answer holds, with a key each."""
-    dynamodb, refs = _dynamodb(stack), local_refs()
+    dynamodb, refs = stack.dynamodb(), local_refs()
     incidents = IncidentStore(dynamodb, refs["IncidentsTable"])
     write_incident_bundles(incidents, DOCUMENTED, [IncidentBundle(EXAMPLE, alerts=EXAMPLE_ALERTS)])
     write_incident_bundles(incidents, DOCUMENTED, [IncidentBundle(incident) for incident in OTHERS])
@@ -322,7 +311,7 @@ def test_a_list_over_the_limit_is_a_400_that_says_how_to_narrow_it(stack: Stack,
 
 
 def test_dynamodb_refuses_a_number_for_a_second_incident(stack: Stack, keys):
-    incidents = IncidentStore(_dynamodb(stack), local_refs()["IncidentsTable"])
+    incidents = IncidentStore(stack.dynamodb(), local_refs()["IncidentsTable"])
     copy = EXAMPLE.model_copy(update={"id": "inc-documented-copy"})
     with pytest.raises(NumberTakenError) as refused:
         write_incident_bundles(incidents, DOCUMENTED, [IncidentBundle(copy)])

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import duckdb
 import pyarrow.parquet as pq
 import pytest
@@ -54,16 +53,6 @@ INCIDENTS = DATASETS[Dataset.INCIDENTS].source
 INSTANT = "timestamp[us, tz=UTC]"
 
 
-def _dynamodb(stack: Stack) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def _nightly_command(stack: Stack, *arguments: str) -> str:
     command = [sys.executable, "-m", "devtools.nightly", "--dynamodb-endpoint", stack.dynamodb_endpoint]
     command += ["--moto-endpoint", stack.moto_endpoint, *arguments]
@@ -82,7 +71,7 @@ def _fire(stack: Stack, moment: datetime) -> None:
 @pytest.fixture(scope="module")
 def tokens(stack: Stack) -> Iterator[dict[str, str]]:
     """Both tenants' keys, the same rows written for each, and the two nights fired; nightly exports off after."""
-    dynamodb, refs = _dynamodb(stack), local_refs()
+    dynamodb, refs = stack.dynamodb(), local_refs()
     keys = ApiKeyStore(dynamodb, refs["ApiKeysTable"])
     tokens = {}
     for tenant in (PARQUET, PLAIN):

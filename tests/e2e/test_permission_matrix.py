@@ -69,16 +69,6 @@ def _token(column: str) -> str:
     return f"ak_matrix_{column.lower()}.matrix-secret-{column.lower().replace('_', '-')}-0001"
 
 
-def _dynamodb(stack: Stack) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 @dataclass
 class World:
     """What the tenant holds: ids the requests need, and the jobs another key (the all-permission key) started."""
@@ -109,7 +99,7 @@ def _wait(http: requests.Session, stack: Stack, token: str, job_id: str) -> dict
 
 @pytest.fixture(scope="module")
 def world(stack: Stack, http: requests.Session) -> World:
-    dynamodb, refs = _dynamodb(stack), local_refs()
+    dynamodb, refs = stack.dynamodb(), local_refs()
     keys = ApiKeyStore(dynamodb, refs["ApiKeysTable"])
     for column, held in KEYS.items():
         key_id, secret = _token(column).split(".")
@@ -285,7 +275,7 @@ def test_every_cell_of_the_route(label: str, stack: Stack, http: requests.Sessio
 
 
 def test_a_writer_collects_its_own_job_but_not_another_keys(stack: Stack, http: requests.Session, world: World):
-    keys = ApiKeyStore(_dynamodb(stack), local_refs()["ApiKeysTable"])
+    keys = ApiKeyStore(stack.dynamodb(), local_refs()["ApiKeysTable"])
     token = _put_key(
         keys,
         "ak_matrix_writer_audit",
@@ -309,7 +299,7 @@ def test_a_writer_collects_its_own_job_but_not_another_keys(stack: Stack, http: 
 
 
 def test_an_audit_reader_collects_the_job_its_too_large_export_became(stack: Stack, http: requests.Session):
-    keys = ApiKeyStore(_dynamodb(stack), local_refs()["ApiKeysTable"])
+    keys = ApiKeyStore(stack.dynamodb(), local_refs()["ApiKeysTable"])
     token = _put_key(keys, "ak_matrix_acme_audit", "matrix-acme-audit-0001", (Permission.AUDIT_READ,), "acme")
     accepted = http.get(stack.export_url, headers={"apikey": token}, timeout=60)  # acme: over the synchronous limit
     assert accepted.status_code == 202, accepted.text
@@ -325,7 +315,7 @@ def test_an_audit_reader_collects_the_job_its_too_large_export_became(stack: Sta
 def test_the_nightly_listing_shows_the_incident_sources_to_an_incident_reader(
     stack: Stack, http: requests.Session, world: World
 ):
-    keys = ApiKeyStore(_dynamodb(stack), local_refs()["ApiKeysTable"])
+    keys = ApiKeyStore(stack.dynamodb(), local_refs()["ApiKeysTable"])
     held = (Permission.EXPORTS_READ, Permission.INCIDENTS_READ)
     token = _put_key(keys, "ak_matrix_nightly_inc", "matrix-nightly-inc-0001", held, TENANT)
     listing = http.get(f"{stack.url}/v1/export-requests", headers={"apikey": token}, timeout=30)
