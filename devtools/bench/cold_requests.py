@@ -116,3 +116,8 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
     ),
     "ManifestKeysFunction": lambda w: _api("GET", "/v1/manifest-keys"),
 }
+
+
+def reference_event() -> dict[str, Any]:
+    """The reference function's request (devtools/bench/cold_reference.py)."""
+    return _api("GET", "/v1/reference", query={"day": "2026-03-01"})

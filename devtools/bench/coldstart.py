@@ -10,7 +10,10 @@ against the local stack, against the function's floor, interleaved.
   job workers: the payloads of a job the stack ran), status checked;
 - floor: a fresh ``python`` with the same environment times ``import boto3``, creating the clients that request used
   (read from the cold process's live botocore clients) and, for the API's functions, importing Powertools' REST
-  resolver: what any function making the same AWS calls behind API Gateway must load.
+  resolver: what any function making the same AWS calls behind API Gateway must load;
+- reference: the smallest function of the API's kind (devtools/bench/cold_reference.py), measured like the others:
+  the floor plus what the required stack adds (pydantic and a validated query model, Logger, Metrics, one GetItem
+  answered). "cold/reference" is then what the service's own code adds to a cold start.
 
 Each run measures every function's floor then its cold start, function after function; the median of ``--runs`` of
 each is reported, with the ratio (goal: cold / floor <= 1.15 for the authorizer and every API function) and the
@@ -158,12 +161,14 @@ def measure(
             cold[name].append(_run(_COLD, arguments, environment))
         log(f"  run {run}/{runs} done; load average {load_average()}")
     rows: list[tuple[str, ...]] = []
+    reference = statistics.median(run["total"] for run in cold[REFERENCE]) if REFERENCE in cold else None
     for name in events:
         total = statistics.median(run["total"] for run in cold[name])
         imported = statistics.median(run["import"] for run in cold[name])
         base = statistics.median(floor[name])
         statuses = sorted({str(run["status"]) for run in cold[name]})
         kind = "authorizer" if "Authorizer" in name else "API" if name in fronted else "worker"
+        kind = "reference" if name == REFERENCE else kind
         goal = "" if kind == "worker" else ("yes" if total / base <= 1.15 else "NO")
         rows.append(
             (
@@ -174,6 +179,7 @@ def measure(
                 f"{base * 1000:.0f}",
                 f"{total / base:.2f}",
                 goal,
+                f"{total / reference:.2f}" if reference else "-",
                 ",".join(services[name]) or "-",
                 "/".join(statuses),
             )
@@ -181,7 +187,27 @@ def measure(
     return rows
 
 
-HEADER = ("function", "kind", "import ms", "cold ms", "floor ms", "cold/floor", "<= 1.15", "clients", "status")
+HEADER = (
+    "function",
+    "kind",
+    "import ms",
+    "cold ms",
+    "floor ms",
+    "cold/floor",
+    "<= 1.15",
+    "cold/reference",
+    "clients",
+    "status",
+)
+# The smallest function of the API's kind (devtools/bench/cold_reference.py), measured beside the others: what the
+# required stack (Powertools' validating resolver, pydantic, Logger and Metrics, one read) costs above the floor.
+REFERENCE = "(reference)"
+
+
+def reference_spec(specs: dict[str, FunctionSpec]) -> FunctionSpec:
+    """The reference function, in the audit export's environment (its tables, Powertools and tracing settings)."""
+    audit = specs["AuditExportFunction"]
+    return FunctionSpec(REFERENCE, ROOT / "devtools" / "bench", "cold_reference.handler", audit.environment, 30)
 
 
 def world_and_payloads(stack: Any, anchor: datetime, days: int) -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -219,7 +245,7 @@ def world_and_payloads(stack: Any, anchor: datetime, days: int) -> tuple[Any, di
 
 def run_cold_starts(runs: int, only: Sequence[str] = ()) -> str:
     """Start a local stack with a little demo data, measure, stop it; the table as text."""
-    from devtools.bench.cold_requests import REQUESTS  # noqa: PLC0415
+    from devtools.bench.cold_requests import REQUESTS, reference_event  # noqa: PLC0415
     from devtools.dynamodb_local import free_port  # noqa: PLC0415
     from devtools.generate import DEFAULT_SEED  # noqa: PLC0415
     from devtools.local_stack import LocalStack  # noqa: PLC0415
@@ -248,7 +274,9 @@ def run_cold_starts(runs: int, only: Sequence[str] = ()) -> str:
         events = {name: request(world) for name, request in REQUESTS.items()} | payloads
         if only:
             events = {name: event for name, event in events.items() if name in only}
+        events = {REFERENCE: reference_event()} | events
         specs = functions(stack.refs)
+        specs[REFERENCE] = reference_spec(specs)
         log(f"  {len(events)} functions, {runs} runs each, floor and cold start interleaved")
         rows = measure(specs, events, stack.dynamodb.endpoint, stack.moto_url, runs)
     finally:
@@ -257,7 +285,9 @@ def run_cold_starts(runs: int, only: Sequence[str] = ()) -> str:
         f"cold starts (median of {runs} fresh interpreters each; load average {load_average()}):\n\n"
         + render(HEADER, rows)
         + "\n\nimport: the handler module; cold: import + one representative request against the local stack; floor: "
-        "import boto3 + the clients that request used (+ Powertools' REST resolver for API functions)."
+        "import boto3 + the clients that request used (+ Powertools' REST resolver for API functions); reference: "
+        "the smallest function of the API's kind (devtools/bench/cold_reference.py: the validating resolver, a "
+        "pydantic query model, Logger, Metrics, one GetItem)."
     )
 
 

@@ -90,7 +90,7 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
     from export_service.logic.job_steps import JobContext  # noqa: PLC0415
 
     deps, settings = get_dependencies(profile), get_settings()
-    jobs_client = aws_client("dynamodb", profile)
+    jobs_client = deps.dynamodb  # one DynamoDB client per process and profile: each one built costs a cold start
     slots = JobSlots(jobs_client, settings.export_jobs_table_name, settings.max_concurrent_jobs)
     starter = (
         StepFunctionsStarter(aws_client("stepfunctions", profile), settings.state_machine_arn)
@@ -145,7 +145,7 @@ def event_bus(profile: str = INTERACTIVE) -> EventBus | None:
 def _catalog_store(profile: str = INTERACTIVE) -> CatalogStore:
     from export_service.dal.catalog_store import CatalogStore  # noqa: PLC0415
 
-    return CatalogStore(aws_client("dynamodb", profile), get_settings().catalog_table_name)
+    return CatalogStore(get_dependencies(profile).dynamodb, get_settings().catalog_table_name)
 
 
 @lru_cache(maxsize=1)
@@ -160,7 +160,7 @@ def asset_files() -> AssetFiles:
 def _export_request_store(profile: str = INTERACTIVE) -> ExportRequestStore:
     from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
 
-    return ExportRequestStore(aws_client("dynamodb", profile), get_settings().export_requests_table_name)
+    return ExportRequestStore(get_dependencies(profile).dynamodb, get_settings().export_requests_table_name)
 
 
 @lru_cache(maxsize=1)

@@ -21,12 +21,10 @@ from export_service.api.export_integrity import (
     request_filter,
     sync_manifest_link,
 )
-from export_service.api.idempotency import hand_over_once
 from export_service.config import Settings
 from export_service.logic.export_audit import ExportAction
 from export_service.logic.export_engine import ExportBody, ExportLimits, ExportSpec, TooLarge
 from export_service.logic.formats import ExportFormat
-from export_service.logic.job_steps import job_body, start_job
 from export_service.models.api_keys import Principal
 from export_service.models.export import QueryModel
 from export_service.observability import emit, logger, record_export
@@ -34,6 +32,8 @@ from export_service.observability import emit, logger, record_export
 
 def accepted(job: Mapping[str, Any], now: datetime, base_path: str = "") -> Response[str]:
     """202 Accepted with the job and where to poll it (``base_path``: the stage or custom-domain prefix)."""
+    from export_service.logic.job_steps import job_body  # noqa: PLC0415 - a synchronous answer never loads jobs
+
     return Response(
         status_code=202,
         content_type="application/json",
@@ -121,6 +121,9 @@ def file_or_job(
     deps = get_dependencies()
     if not deps.settings.state_machine_arn:
         raise result.error
+    # Loaded here: an export answered inline, the common case, never loads the job code at its cold start.
+    from export_service.api.idempotency import hand_over_once  # noqa: PLC0415
+    from export_service.logic.job_steps import start_job  # noqa: PLC0415
 
     def audit_start(job: Mapping[str, Any]) -> None:
         audit_action(
