@@ -9,8 +9,9 @@ against the local stack, against the function's floor, interleaved.
   module and one call of the handler with the function's representative request (devtools/bench/cold_requests.py;
   job workers: the payloads of a job the stack ran), status checked;
 - floor: a fresh ``python`` with the same environment times ``import boto3``, creating the clients that request used
-  (read from the cold process's live botocore clients) and, for the API's functions, importing Powertools' REST
-  resolver: what any function making the same AWS calls behind API Gateway must load;
+  (read from the cold process's live botocore clients) and, for the functions behind the API's routes, importing
+  Powertools' REST resolver (not for the authorizer, which routes nothing): what any function making the same AWS
+  calls behind API Gateway must load;
 - reference: the smallest function of the API's kind (devtools/bench/cold_reference.py), measured like the others:
   the floor plus what the required stack adds (pydantic and a validated query model, Logger, Metrics, one GetItem
   answered). "cold/reference" is then what the service's own code adds to a cold start.
@@ -131,6 +132,12 @@ def api_functions() -> set[str]:
     return fronted | {spec.authorizer_function} if spec.authorizer_function else fronted
 
 
+def routed_functions() -> set[str]:
+    """The functions behind the API's routes: the ones whose floor imports Powertools' REST resolver (the authorizer
+    answers API Gateway's authorizer event and routes nothing)."""
+    return {route.function for route in api().routes} | {REFERENCE}
+
+
 def measure(
     specs: dict[str, FunctionSpec],
     events: dict[str, dict[str, Any]],
@@ -140,6 +147,7 @@ def measure(
 ) -> list[tuple[str, ...]]:
     """Every function's floor and cold start, interleaved run by run; table rows of the medians."""
     fronted = api_functions()
+    routed = routed_functions()
     cold: dict[str, list[dict[str, Any]]] = {name: [] for name in events}
     floor: dict[str, list[float]] = {name: [] for name in events}
     services: dict[str, list[str]] = {}
@@ -157,7 +165,8 @@ def measure(
             }
             if name not in services:  # a first cold run tells which clients the request uses (not the tracer's)
                 services[name] = [s for s in _run(_COLD, arguments, environment)["services"] if s != "xray"]
-            floor[name].append(_run(_FLOOR, {"services": services[name], "api": name in fronted}, environment)["total"])
+            floor_arguments = {"services": services[name], "api": name in routed}
+            floor[name].append(_run(_FLOOR, floor_arguments, environment)["total"])
             cold[name].append(_run(_COLD, arguments, environment))
         log(f"  run {run}/{runs} done; load average {load_average()}")
     rows: list[tuple[str, ...]] = []
@@ -285,7 +294,7 @@ def run_cold_starts(runs: int, only: Sequence[str] = ()) -> str:
         f"cold starts (median of {runs} fresh interpreters each; load average {load_average()}):\n\n"
         + render(HEADER, rows)
         + "\n\nimport: the handler module; cold: import + one representative request against the local stack; floor: "
-        "import boto3 + the clients that request used (+ Powertools' REST resolver for API functions); reference: "
+        "import boto3 + the clients that request used (+ Powertools' REST resolver behind a route); reference: "
         "the smallest function of the API's kind (devtools/bench/cold_reference.py: the validating resolver, a "
         "pydantic query model, Logger, Metrics, one GetItem)."
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections import defaultdict
 
 import pytest
 
@@ -57,6 +58,9 @@ def test_pages_the_page_path_leaves_to_the_general_one() -> None:
     for page in (missing, not_strings):
         assert formats._csv_page(columns, page) is None
         assert _written(columns, [page]) == _reference(columns, page)
+    defaulting = [defaultdict(lambda: "=cmd", {"a": "1", "b": "2"})]  # a Mapping whose [] differs from .get
+    assert formats._csv_page(columns, defaulting) is None
+    assert _written(columns, [defaulting]) == "1,2,\r\n"
     single = [{"a": ""}, {"a": "=x"}, {"a": "p,q"}]
     assert formats._csv_page(("a",), single) is None
     assert _written(("a",), [single]) == '""\r\n' + "'=x\r\n" + '"p,q"\r\n'

@@ -79,6 +79,14 @@ def get_dependencies(profile: str = INTERACTIVE) -> Dependencies:
     return Dependencies(settings=get_settings(), dynamodb=aws_client("dynamodb", profile), profile=profile)
 
 
+def _bookkeeping_client(profile: str) -> Any:
+    """The client of the job and nightly bookkeeping tables. The API's functions share the process's DynamoDB client
+    (one client fewer to build at a cold start); a batch worker gives its bookkeeping a client of its own, because a
+    BATCH client's adaptive retry mode rate-limits the client as a whole: throttled reads of the data being exported
+    must not slow the writes that record a job's progress or commit a night."""
+    return get_dependencies(profile).dynamodb if profile == INTERACTIVE else aws_client("dynamodb", profile)
+
+
 @lru_cache(maxsize=2)
 def _job_context(profile: str = INTERACTIVE) -> JobContext:
     # Imported here: only the functions that start, run or read export jobs pay for them at cold start (the
@@ -90,7 +98,7 @@ def _job_context(profile: str = INTERACTIVE) -> JobContext:
     from export_service.logic.job_steps import JobContext  # noqa: PLC0415
 
     deps, settings = get_dependencies(profile), get_settings()
-    jobs_client = deps.dynamodb  # one DynamoDB client per process and profile: each one built costs a cold start
+    jobs_client = _bookkeeping_client(profile)
     slots = JobSlots(jobs_client, settings.export_jobs_table_name, settings.max_concurrent_jobs)
     starter = (
         StepFunctionsStarter(aws_client("stepfunctions", profile), settings.state_machine_arn)
@@ -160,7 +168,7 @@ def asset_files() -> AssetFiles:
 def _export_request_store(profile: str = INTERACTIVE) -> ExportRequestStore:
     from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
 
-    return ExportRequestStore(get_dependencies(profile).dynamodb, get_settings().export_requests_table_name)
+    return ExportRequestStore(_bookkeeping_client(profile), get_settings().export_requests_table_name)
 
 
 @lru_cache(maxsize=1)

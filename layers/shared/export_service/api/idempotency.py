@@ -31,8 +31,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from export_service.api.deps import get_dependencies
-from export_service.aws_clients import RETRY_AFTER_SECONDS, unavailable
+from export_service.aws_clients import RETRY_AFTER_SECONDS, aws_client, unavailable
 from export_service.config import get_settings
 from export_service.errors import ExportServiceError, InvalidParameterError, ServiceUnavailableError
 from export_service.models.api_keys import Principal
@@ -59,9 +58,9 @@ class IdempotencyKeyInUseError(ExportServiceError):
 @lru_cache(maxsize=2)
 def _persistence(use: str) -> DynamoDBPersistenceLayer:
     """One persistence layer per use: Powertools configures a layer once, with its first use's settings."""
-    # the process's DynamoDB client: a second one would cost the cold start another client's construction
+    # A client of its own: Powertools adds its user-agent handler to the client it is given.
     return DynamoDBPersistenceLayer(
-        table_name=get_settings().idempotency_table_name, boto3_client=get_dependencies().dynamodb
+        table_name=get_settings().idempotency_table_name, boto3_client=aws_client("dynamodb")
     )
 
 

@@ -79,11 +79,11 @@ def _quoted(value: str) -> str:
 
 def _csv_page(columns: Sequence[str], records: Sequence[Mapping[str, Any]]) -> str | None:
     """The records as ``csv.writer`` writes their neutralised cells, built a column at a time; None (the general
-    path) unless every record has every column as a string, and for a single column (where ``csv`` quotes an empty
-    row). Each column is checked at once, in C, on its cells joined by "\\n": a formula trigger at a cell's start,
-    and a character that needs quoting; only a column that has one is mapped cell by cell (the metadata's JSON, say).
-    It is csv.writer's own output, which a randomised test compares it with."""
-    if len(columns) < 2 or not records:
+    path) unless every record is a dict with every column as a string, and for a single column (where ``csv`` quotes
+    an empty row). Each column is checked at once, in C, on its cells joined by "\\n": a formula trigger at a cell's
+    start, and a character that needs quoting; only a column that has one is mapped cell by cell (the metadata's
+    JSON, say). It is csv.writer's own output, which a randomised test compares it with."""
+    if len(columns) < 2 or not records or set(map(type, records)) != {dict}:  # a Mapping may answer [] unlike .get
         return None
     try:
         rows = list(map(_cells(tuple(columns)), records))
