@@ -29,7 +29,7 @@ from devtools.sfn_local import create_state_machines, enable_state_machine_execu
 from devtools.template import api, functions
 from devtools.usage_plans import UsagePlanMeter, api_key_required, create_usage_plans
 from export_service.dal.usage_keys import UsagePlanKeys
-from export_service.models.nightly import NightlyFormat
+from export_service.models.nightly import NightlyFormat, nightly_format
 
 HOST = "127.0.0.1"
 
@@ -180,7 +180,6 @@ class LocalStack:
         """Nightly exports on for the tenants with every-permission demo keys (initech stays off), with files in
         ``fmt`` (csv or parquet)."""
         from export_service.dal.export_request_store import ExportRequestStore  # noqa: PLC0415
-        from export_service.models.nightly import nightly_format  # noqa: PLC0415
 
         chosen = nightly_format(fmt, "--nightly-format")
         store = ExportRequestStore(boto3.client("dynamodb"), self.refs["ExportRequestsTable"])
@@ -223,7 +222,7 @@ class LocalStack:
         return ", ".join(f"{count:,} {name}" for name, count in counts.items())
 
 
-def usage(stack: LocalStack, window: tuple[datetime, datetime], nightly_format: str = "csv") -> str:
+def usage(stack: LocalStack, window: tuple[datetime, datetime], nightly_files: str = "csv") -> str:
     key = DEMO_KEYS[0]
     base = f"{stack.url}/v1/audit/export"
     first, end = (f"{moment:%Y-%m-%d}" for moment in window)
@@ -270,7 +269,7 @@ def usage(stack: LocalStack, window: tuple[datetime, datetime], nightly_format: 
         f"  curl -sS -G -H 'Authorization: {pair}' '{stack.url}/api/export/v1/incident-groups'"
         ' --data-urlencode \'filter={"namespace":["production"]}\' | head -3',
         "",
-        f"Nightly exports are on for acme and globex ({nightly_format} files, from a day before the demo data ends). "
+        f"Nightly exports are on for acme and globex ({nightly_files} files, from a day before the demo data ends). "
         "Run a night now,",
         "then list its reports (links valid 300 s):",
         f"  .venv/bin/python -m devtools.nightly --dynamodb-endpoint {stack.dynamodb.endpoint} "

@@ -16,6 +16,8 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from devtools.nightly import main as nightly_command
+from export_service.dal.executions import StepFunctionsStarter
 from export_service.logic import nightly
 from export_service.models.audit import AUDIT_COLUMNS
 from export_service.models.incidents import DATASETS, Dataset
@@ -153,8 +155,6 @@ def test_switching_the_format_of_a_tenant_that_is_on_keeps_its_window(executing,
 def test_a_night_started_without_a_format_by_an_older_dispatcher_writes_csv(executing, capsys, monkeypatch):
     # While a deploy rolls out, the dispatcher of the release before formats existed may start a night on the new
     # state machine: its input has no format. The state machine reads that as csv, as that dispatcher meant.
-    from export_service.dal.executions import StepFunctionsStarter  # noqa: PLC0415
-
     start = StepFunctionsStarter.start
     sent: list[dict] = []
 
@@ -179,8 +179,6 @@ def test_a_night_started_without_a_format_by_an_older_dispatcher_writes_csv(exec
 
 
 def test_a_bad_format_is_refused_naming_the_option_and_changes_nothing(stack, capsys):
-    from devtools.nightly import main as nightly_command  # noqa: PLC0415
-
     tenant = "nightly-bad-format"
     with pytest.raises(SystemExit) as exited:
         nightly_command(

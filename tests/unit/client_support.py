@@ -115,6 +115,20 @@ class FakeNightlyApi:
         self.calls: list[tuple[str | None, int]] = []
         self.version = 0
 
+    @staticmethod
+    def entry(night: datetime, created: datetime, n: int, source: str, **fields: Any) -> dict[str, Any]:
+        """The listing's entry of the ``n``-th source's file of a completed night (``fields``: records, sha256,
+        name, and a format where there is one)."""
+        return {
+            "id": f"{night:%Y%m%d}-{n}",
+            "created_at": instant(created),
+            "window_starts_at": instant(night - timedelta(days=1, hours=1)),
+            "window_ends_at": instant(night),
+            "source": source,
+            "status": "completed",
+            **fields,
+        }
+
     def add_night(self, night: datetime, created: datetime, rows: int = 2, **behaviour: Any) -> list[dict[str, Any]]:
         added = []
         for n, source in enumerate(self.SOURCES):
@@ -123,17 +137,7 @@ class FakeNightlyApi:
                 f"{night:%Y%m%d}-{n}-{i},2026-01-01,2026-01-0{i % 9 + 1}" for i in range(rows)
             ]
             sha = self.store.put(name, ("\r\n".join(lines) + "\r\n").encode(), **behaviour)
-            entry = {
-                "id": f"{night:%Y%m%d}-{n}",
-                "created_at": instant(created),
-                "window_starts_at": instant(night - timedelta(days=1, hours=1)),
-                "window_ends_at": instant(night),
-                "source": source,
-                "status": "completed",
-                "records": rows,
-                "sha256": sha,
-                "name": name,
-            }
+            entry = self.entry(night, created, n, source, records=rows, sha256=sha, name=name)
             self.entries.append(entry)
             added.append(entry)
         return added

@@ -79,7 +79,11 @@ def _files(night: str, *, leave_out: str | None = None) -> list[SourceResult]:
     ]
 
 
-def _commit_input(scheduled: datetime, start: datetime, *, leave_out: str | None = None) -> CommitInput:
+def _commit_input(
+    scheduled: datetime, start: datetime, *, leave_out: str | None = None, files: list[SourceResult] | None = None
+) -> CommitInput:
+    """The commit task's input for the night scheduled at ``scheduled`` (``files``: the sources' results, else one
+    file of every source but ``leave_out``)."""
     night = night_of(scheduled)
     return CommitInput(
         mode="nightly",
@@ -88,5 +92,5 @@ def _commit_input(scheduled: datetime, start: datetime, *, leave_out: str | None
         enabled_at=ENABLED,
         window_starts_at=start,
         window_ends_at=scheduled,
-        files=_files(night, leave_out=leave_out),
+        files=_files(night, leave_out=leave_out) if files is None else files,
     )

@@ -15,7 +15,7 @@ from export_client.nightly import STATE_FILE, file_name, stitch_directory, sync
 from export_client.ui import Ui
 
 from export_service.logic.parquet_files import write_part
-from tests.unit.client_support import FakeNightlyApi, FakeStore, instant
+from tests.unit.client_support import FakeNightlyApi, FakeStore
 
 pytestmark = pytest.mark.unit
 
@@ -49,18 +49,16 @@ class ParquetNightlyApi(FakeNightlyApi):
                 ]
             )
             self.entries.append(
-                {
-                    "id": f"{night:%Y%m%d}-{n}",
-                    "created_at": instant(created),
-                    "window_starts_at": instant(night - timedelta(days=1, hours=1)),
-                    "window_ends_at": instant(night),
-                    "source": source,
-                    "status": "completed",
-                    "records": rows if claim is None else claim,
-                    "sha256": self.store.put(name, body),
-                    "format": "parquet",
-                    "name": name,
-                }
+                self.entry(
+                    night,
+                    created,
+                    n,
+                    source,
+                    records=rows if claim is None else claim,
+                    sha256=self.store.put(name, body),
+                    format="parquet",
+                    name=name,
+                )
             )
 
 

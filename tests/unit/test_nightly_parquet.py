@@ -33,7 +33,6 @@ from export_service.models.nightly import (
     AUDIT_SOURCE,
     NIGHTLY_SOURCES,
     SOURCE_NAMES,
-    CommitInput,
     NightlyConfig,
     NightlyFormat,
     SourceInput,
@@ -41,7 +40,7 @@ from export_service.models.nightly import (
     nightly_format,
 )
 from tests.unit.integrity_support import LocalSigner, MemoryBus, MemoryFiles
-from tests.unit.nightly_support import ENABLED, NIGHT1, OVERLAP, FakeRequestStore, _config
+from tests.unit.nightly_support import ENABLED, NIGHT1, OVERLAP, FakeRequestStore, _commit_input, _config
 
 pytestmark = pytest.mark.unit
 
@@ -287,18 +286,6 @@ def _files(fmt: NightlyFormat) -> list[SourceResult]:
     ]
 
 
-def _commit(files: list[SourceResult]) -> CommitInput:
-    return CommitInput(
-        mode="nightly",
-        tenant="acme",
-        night="2026-05-02",
-        enabled_at=ENABLED,
-        window_starts_at=ENABLED,
-        window_ends_at=NIGHT1,
-        files=files,
-    )
-
-
 class Presigner:
     def presign(self, key: str, filename: str | None = None, expires: int = 300) -> str:
         return f"https://signed.example/{key}?filename={filename}"
@@ -325,7 +312,12 @@ def test_a_parquet_night_is_committed_signed_and_listed_with_its_format():
     store = FirstNightStore(_config(format="parquet"))
     files, bus = MemoryFiles(), MemoryBus()
     publisher = NightPublisher(files=files, signer=LocalSigner(), events=bus)
-    result = commit_night(store, _commit(_files(NightlyFormat.PARQUET)), NIGHT1 + timedelta(minutes=5), publisher)
+    result = commit_night(
+        store,
+        _commit_input(NIGHT1, ENABLED, files=_files(NightlyFormat.PARQUET)),
+        NIGHT1 + timedelta(minutes=5),
+        publisher,
+    )
     assert result["state"] == "committed"
     ((_type, detail),) = bus.events
     assert detail["format"] == "parquet" and all(s["key"].endswith(".parquet") for s in detail["sources"])
@@ -347,15 +339,15 @@ def test_a_night_of_mixed_formats_is_refused_before_anything_is_committed():
     files[0] = files[0].model_copy(update={"format": NightlyFormat.PARQUET})
     store = FakeRequestStore(_config())
     with pytest.raises(ValueError, match="share one format"):
-        commit_night(store, _commit(files), NIGHT1 + timedelta(minutes=5))
+        commit_night(store, _commit_input(NIGHT1, ENABLED, files=files), NIGHT1 + timedelta(minutes=5))
     with pytest.raises(ValueError, match="share one format"):
-        build_night_manifest(_commit(files), files, NIGHT1, "x", None, None)
+        build_night_manifest(_commit_input(NIGHT1, ENABLED, files=files), files, NIGHT1, "x", None, None)
     assert store.commits == []
 
 
 def test_entries_committed_before_formats_existed_are_listed_as_csv():
     store = FakeRequestStore(_config())
-    commit_night(store, _commit(_files(NightlyFormat.CSV)), NIGHT1 + timedelta(minutes=5))
+    commit_night(store, _commit_input(NIGHT1, ENABLED, files=_files(NightlyFormat.CSV)), NIGHT1 + timedelta(minutes=5))
     for item in store.items:
         del item["format"]
     listed = list_export_requests(store, Presigner(), READER, None, 300, NIGHT1 + timedelta(hours=1))["data"]

@@ -5,7 +5,6 @@ tests/e2e/test_provable_exports_http.py."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import shutil
@@ -13,13 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from export_client.verifier.commands import verify_command
 
 from export_service.logic.audit_records import seal_audit_record
-from export_service.logic.manifest import chain_link, file_entry, manifest_bytes, new_manifest, sign_manifest
+from export_service.logic.manifest import chain_link, manifest_bytes, sign_manifest
 from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
-from tests.unit.integrity_support import LocalSigner, key_file
+from tests.unit.integrity_support import LocalSigner, key_file, manifest_for, run_verifier
 
 pytestmark = pytest.mark.unit
 SIGNER = LocalSigner()
@@ -46,47 +43,17 @@ def _audit_csv(count: int, seed: str = "r") -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _manifest_for(name: str, data: bytes, rows: int, **extra) -> dict:
-    entry = file_entry(
-        name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        rows=rows,
-        fmt="csv",
-        audit_records=True,
-        **({"source": extra.pop("source")} if "source" in extra else {}),
-    )
-    return new_manifest(
-        export_id=extra.pop("export_id", "exp-1"),
-        export_type=extra.pop("export_type", "job"),
-        tenant="acme",
-        dataset="audit",
-        fmt="csv",
-        filter_={},
-        start=None,
-        end=None,
-        created_at=datetime(2026, 6, 2, tzinfo=UTC),
-        files=[entry],
-        **extra,
-    )
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(verify_command, list(args))
-    return result.exit_code, result.output
-
-
 @pytest.fixture
 def delivery(tmp_path: Path) -> Path:
     data = _audit_csv(5)
     (tmp_path / "audit.csv").write_bytes(data)
-    (tmp_path / "manifest.json").write_bytes(manifest_bytes(sign_manifest(_manifest_for("audit.csv", data, 5), SIGNER)))
+    (tmp_path / "manifest.json").write_bytes(manifest_bytes(sign_manifest(manifest_for("audit.csv", data, 5), SIGNER)))
     key_file(tmp_path / "keys.json", SIGNER)
     return tmp_path
 
 
 def test_an_untouched_file_verifies_and_says_what_was_checked(delivery):
-    code, out = _run("file", str(delivery / "audit.csv"), "--keys", str(delivery / "keys.json"))
+    code, out = run_verifier("file", str(delivery / "audit.csv"), "--keys", str(delivery / "keys.json"))
     assert code == 0, out
     assert "ok      signature" in out and "ok      file" in out and "5 rows" in out
     assert "ok      records" in out and "5 audit records, every checksum recomputed" in out
@@ -136,7 +103,7 @@ def test_every_tamper_is_found_and_named(delivery, tamper, code, named):
         edited = json.loads(manifest_path.read_text())
         edited["files"][0]["rows"] = 4
         manifest_path.write_text(json.dumps(edited))
-    exit_code, out = _run("file", str(path), "--keys", str(delivery / "keys.json"))
+    exit_code, out = run_verifier("file", str(path), "--keys", str(delivery / "keys.json"))
     assert exit_code == code, out
     assert "FAILED" in out and named in out
     assert str(path) in out or str(manifest_path) in out
@@ -145,9 +112,9 @@ def test_every_tamper_is_found_and_named(delivery, tamper, code, named):
 def test_a_swapped_manifest_is_refused(delivery, tmp_path_factory):
     other_dir = tmp_path_factory.mktemp("other")
     other = _audit_csv(5, seed="other")
-    manifest = sign_manifest(_manifest_for("audit.csv", other, 5), SIGNER)
+    manifest = sign_manifest(manifest_for("audit.csv", other, 5), SIGNER)
     (other_dir / "manifest.json").write_bytes(manifest_bytes(manifest))
-    code, out = _run(
+    code, out = run_verifier(
         "file",
         str(delivery / "audit.csv"),
         "--manifest",
@@ -161,14 +128,14 @@ def test_a_swapped_manifest_is_refused(delivery, tmp_path_factory):
 def test_records_alone_name_the_row_and_the_check(delivery):
     path = delivery / "audit.csv"
     path.write_bytes(path.read_bytes().replace(b"ana@acme", b"eve@acme", 1))
-    code, out = _run("records", str(path))
+    code, out = run_verifier("records", str(path))
     assert code == 12, out
     assert f"{path} row 1 (id r-0)" in out and "checksum" in out
 
 
 def test_a_neutralised_cell_still_verifies(delivery):
     assert b"'=SUM(1)" in (delivery / "audit.csv").read_bytes()
-    assert _run("records", str(delivery / "audit.csv"))[0] == 0
+    assert run_verifier("records", str(delivery / "audit.csv"))[0] == 0
 
 
 def _nights(folder: Path, count: int = 6) -> list[str]:
@@ -180,7 +147,7 @@ def _nights(folder: Path, count: int = 6) -> list[str]:
         data = _audit_csv(3, seed=night)
         (folder / name).write_bytes(data)
         manifest = sign_manifest(
-            _manifest_for(
+            manifest_for(
                 name,
                 data,
                 3,
@@ -207,7 +174,7 @@ def nightly(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 def _chain(folder: Path, *extra: str) -> tuple[int, str]:
-    return _run("chain", str(folder), "--keys", str(folder.parent / "keys.json"), *extra)
+    return run_verifier("chain", str(folder), "--keys", str(folder.parent / "keys.json"), *extra)
 
 
 def test_six_chained_nights_verify(nightly):
@@ -256,7 +223,7 @@ def test_a_replaced_night_is_named(nightly, tmp_path):
     (folder / name).write_bytes(data)
     previous = json.loads((folder / f"manifest-{nights[1]}.json").read_text())
     manifest = sign_manifest(
-        _manifest_for(
+        manifest_for(
             name,
             data,
             2,
@@ -289,5 +256,5 @@ def test_a_copied_night_is_a_duplicate(nightly, tmp_path):
 
 
 def test_unreadable_input_is_exit_2(tmp_path):
-    code, out = _run("file", str(tmp_path / "absent.csv"), "--keys", str(tmp_path / "keys.json"))
+    code, out = run_verifier("file", str(tmp_path / "absent.csv"), "--keys", str(tmp_path / "keys.json"))
     assert code == 2 and "no such file" in out

@@ -4,19 +4,16 @@ records' checksums, which the verifier recomputes from CSV and JSON, are named a
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from export_client.verifier.commands import verify_command
 
 from export_service.logic.audit_records import seal_audit_record
-from export_service.logic.manifest import chain_link, file_entry, manifest_bytes, new_manifest, sign_manifest
+from export_service.logic.manifest import chain_link, manifest_bytes, sign_manifest
 from export_service.logic.parquet_files import write_part
 from export_service.models.audit import AUDIT_COLUMNS, NewAuditRecord
-from tests.unit.integrity_support import LocalSigner, key_file
+from tests.unit.integrity_support import LocalSigner, key_file, manifest_for, run_verifier
 
 pytestmark = pytest.mark.unit
 SIGNER = LocalSigner()
@@ -51,27 +48,15 @@ def _nights(folder: Path, count: int = 2) -> list[str]:
         name = f"audit_event-20261122-{night}.parquet"
         data = _audit_parquet(4 + n, seed=night)
         (folder / name).write_bytes(data)
-        entry = file_entry(
-            name,
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            rows=4 + n,
-            fmt="parquet",
-            audit_records=True,
-            source=SOURCE,
-        )
         manifest = sign_manifest(
-            new_manifest(
-                export_id=f"nightly-{night}",
-                export_type="nightly",
-                tenant="acme",
-                dataset="nightly",
+            manifest_for(
+                name,
+                data,
+                4 + n,
                 fmt="parquet",
-                filter_={},
-                start=None,
-                end=None,
-                created_at=datetime(2026, 6, 21 + n, 2, 35, tzinfo=UTC),
-                files=[entry],
+                source=SOURCE,
+                export_type="nightly",
+                export_id=f"nightly-{night}",
                 night=night,
                 chain=chain_link(previous),
             ),
@@ -84,11 +69,6 @@ def _nights(folder: Path, count: int = 2) -> list[str]:
     return nights
 
 
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(verify_command, list(args))
-    return result.exit_code, result.output
-
-
 @pytest.fixture
 def nightly(tmp_path: Path) -> tuple[Path, list[str]]:
     folder = tmp_path / "nightly"
@@ -98,7 +78,7 @@ def nightly(tmp_path: Path) -> tuple[Path, list[str]]:
 
 def test_parquet_nights_verify_as_a_chain_with_their_rows_counted(nightly):
     folder, nights = nightly
-    code, out = _run("chain", str(folder), "--keys", str(folder.parent / "keys.json"))
+    code, out = run_verifier("chain", str(folder), "--keys", str(folder.parent / "keys.json"))
     assert code == 0, out
     assert f"audit_event-20261122-{nights[0]}.parquet" in out and "4 rows" in out and "5 rows" in out
     assert out.count("audit records in parquet: their checksums are not recomputed") == 2
@@ -109,7 +89,7 @@ def test_a_parquet_file_with_its_manifest_verifies(nightly):
     folder, nights = nightly
     name = f"audit_event-20261122-{nights[1]}.parquet"
     manifest = folder / f"manifest-{nights[1]}.json"
-    code, out = _run(
+    code, out = run_verifier(
         "file", str(folder / name), "--manifest", str(manifest), "--keys", str(folder.parent / "keys.json")
     )
     assert code == 0, out
@@ -123,6 +103,6 @@ def test_a_changed_parquet_file_fails_the_file_check(nightly, where):
     data = bytearray(path.read_bytes())
     data[where] ^= 0x01
     path.write_bytes(bytes(data))
-    code, out = _run("chain", str(folder), "--keys", str(folder.parent / "keys.json"))
+    code, out = run_verifier("chain", str(folder), "--keys", str(folder.parent / "keys.json"))
     assert code == 7, out
     assert f"FAILED  file      {path}: sha256:" in out

@@ -20,11 +20,16 @@ KIND = "ExportManifest"
 RECORD_FORMATS = frozenset({"csv", "json", "jsonl"})
 
 
+def _format(entry: Mapping[str, Any]) -> str:
+    """A manifest entry's file format (an entry without one is CSV)."""
+    return str(entry.get("format") or "csv")
+
+
 def _records_checked(entry: Mapping[str, Any], report: Report, where: str) -> bool:
     """Whether the entry's audit records are to be recomputed (a note when the format is not read record by record)."""
     if not entry.get("checksummedRecords"):
         return False
-    fmt = str(entry.get("format") or "csv")
+    fmt = _format(entry)
     if fmt in RECORD_FORMATS:
         return True
     report.note(
@@ -88,12 +93,12 @@ def verify_file(
         failures += more
         if not more:
             shown += f"; {said}"
-    if failures and entry.get("checksummedRecords") and str(entry.get("format") or "csv") in RECORD_FORMATS:
-        _hint(report, path, str(entry.get("format") or "csv"))
+    if failures and entry.get("checksummedRecords") and _format(entry) in RECORD_FORMATS:
+        _hint(report, path, _format(entry))
     report.gate(Check.FILE, failures)
     report.ok(Check.FILE, str(path), f"{shown}, as the manifest says")
     if _records_checked(entry, report, str(path)):
-        count, failures = check_records(path, str(entry.get("format") or "csv"), str(path))
+        count, failures = check_records(path, _format(entry), str(path))
         report.gate(Check.RECORDS, failures)
         report.ok(Check.RECORDS, str(path), f"{count:,} audit records, every checksum recomputed")
 
@@ -175,7 +180,7 @@ def verify_chain(
     failures = []
     for _night, entry, path in located:
         if _records_checked(entry, report, str(path)):
-            count, problems = check_records(path, str(entry.get("format") or "csv"), str(path))
+            count, problems = check_records(path, _format(entry), str(path))
             failures += problems
             if not problems:
                 report.ok(Check.RECORDS, str(path), f"{count:,} audit records, every checksum recomputed")

@@ -82,28 +82,26 @@ class ExportRequestStore:
         """The file format of an enabled tenant's nights dispatched from now on (its start and watermark are kept: no
         night is skipped or repeated); False when nightly exports are off. A night already dispatched keeps the format
         its execution input names."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": _pk(tenant), "sk": {"S": _CONFIG}},
-                UpdateExpression="SET #format = :format",
-                ConditionExpression="enabled = :true",
-                ExpressionAttributeNames={"#format": "format"},
-                ExpressionAttributeValues={":format": {"S": NightlyFormat(fmt).value}, ":true": {"BOOL": True}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._update_config(
+            tenant,
+            UpdateExpression="SET #format = :format",
+            ConditionExpression="enabled = :true",
+            ExpressionAttributeNames={"#format": "format"},
+            ExpressionAttributeValues={":format": {"S": NightlyFormat(fmt).value}, ":true": {"BOOL": True}},
+        )
 
     def disable(self, tenant: str) -> bool:
+        return self._update_config(
+            tenant,
+            UpdateExpression="SET enabled = :false REMOVE nightly_enabled",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":false": {"BOOL": False}},
+        )
+
+    def _update_config(self, tenant: str, **update: Any) -> bool:
+        """One conditional update of the tenant's setting; False when its condition does not hold."""
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": _pk(tenant), "sk": {"S": _CONFIG}},
-                UpdateExpression="SET enabled = :false REMOVE nightly_enabled",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":false": {"BOOL": False}},
-            )
+            self._client.update_item(TableName=self._table, Key={"pk": _pk(tenant), "sk": {"S": _CONFIG}}, **update)
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True

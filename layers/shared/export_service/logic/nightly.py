@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,8 +47,9 @@ from export_service.models.nightly import (
 from export_service.timefmt import format_instant
 
 RETENTION = timedelta(days=30)
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+CSV_CONTENT_TYPE = CONTENT_TYPES[ExportFormat.CSV]  # text/csv; charset=utf-8
 PARQUET_CONTENT_TYPE = CONTENT_TYPES[ExportFormat.PARQUET]  # application/vnd.apache.parquet, as the export jobs'
+_CONTENT_TYPES = {NightlyFormat.CSV: CSV_CONTENT_TYPE, NightlyFormat.PARQUET: PARQUET_CONTENT_TYPE}
 _IDS = uuid.UUID("6f1c2f4e-8d53-4a57-9a51-3b0f0f3a7c11")  # namespace of the deterministic export request ids
 
 
@@ -141,44 +142,35 @@ def export_source(stores: SourceStores, files: FilesLike, run: SourceInput) -> S
     with format parquet, a Parquet file with typed columns. Written to a fixed key: a retry replaces the file."""
     source = NIGHTLY_SOURCES[run.source]
     key = file_key(run.tenant, run.night, source, run.format)
-    if run.format is NightlyFormat.PARQUET:
-        return _export_parquet(stores, files, run, source, key)
-    upload = files.upload(key, CSV_CONTENT_TYPE)
-    buffer = io.StringIO()
-    writer = CsvWriter(buffer, source.columns)  # the header, even when the night has no rows
-    rows = 0
-    try:
-        for page in _pages(stores, source, _partitions(stores, source, run)):
-            writer.write_many(page)
-            rows += len(page)
-            upload.write(buffer.getvalue())
-            buffer.seek(0)
-            buffer.truncate()
-        upload.write(buffer.getvalue())
-        sha256 = upload.close()
-    except BaseException:
-        upload.abort()
-        raise
-    return SourceResult(source=run.source, key=key, rows=rows, bytes=upload.bytes, sha256=sha256)
-
-
-def _export_parquet(
-    stores: SourceStores, files: FilesLike, run: SourceInput, source: NightlySource, key: str
-) -> SourceResult:
-    """The Parquet file of a source's night, written as an export job's part is (logic/parquet_files.py: the rows
-    spooled to a temporary file, then typed columns by DuckDB, streamed into S3); a night without rows is a file with
-    the columns and no row."""
     pages = _pages(stores, source, _partitions(stores, source, run))
-    upload = files.upload(key, PARQUET_CONTENT_TYPE)
+    upload = files.upload(key, _CONTENT_TYPES[run.format])
     try:
-        rows = parquet_files.write_part(pages, source.columns, upload)
+        if run.format is NightlyFormat.PARQUET:
+            # written as an export job's part is (logic/parquet_files.py: the rows spooled to a temporary file, then
+            # typed columns by DuckDB, streamed into S3); a night without rows is a file with the columns and no row
+            rows = parquet_files.write_part(pages, source.columns, upload)
+        else:
+            rows = _write_csv(pages, source.columns, upload)
         sha256 = upload.close()
     except BaseException:
         upload.abort()
         raise
-    return SourceResult(
-        source=run.source, key=key, rows=rows, bytes=upload.bytes, sha256=sha256, format=NightlyFormat.PARQUET
-    )
+    return SourceResult(source=run.source, key=key, rows=rows, bytes=upload.bytes, sha256=sha256, format=run.format)
+
+
+def _write_csv(pages: Iterable[Sequence[Mapping[str, Any]]], columns: Sequence[str], upload: Any) -> int:
+    """The header (even when the night has no rows), then the pages' rows, a page at a time; the rows written."""
+    buffer = io.StringIO()
+    writer = CsvWriter(buffer, columns)
+    rows = 0
+    for page in pages:
+        writer.write_many(page)
+        rows += len(page)
+        upload.write(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+    upload.write(buffer.getvalue())
+    return rows
 
 
 def request_id(tenant: str, night: str, source: str) -> str:
